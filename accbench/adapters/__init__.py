@@ -1,0 +1,1 @@
+"""Generic model adapters: Python factories and entry points, torch modules, subprocess models."""

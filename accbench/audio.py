@@ -1,0 +1,113 @@
+"""Audio I/O, resampling and channel handling.
+
+Audio arrays are float32 ``(channels, n_samples)`` throughout accbench. Files are read and written with
+soundfile; resampling uses soxr (high quality, deterministic). Writes are atomic: a file is written
+beside its destination and renamed into place, so an interrupted run never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+from accbench.atomic import atomic_path
+from accbench.errors import DataError
+
+__all__ = ["as_channels_first", "load_audio", "match_channels", "resample", "write_audio_atomic"]
+
+
+def as_channels_first(audio: np.ndarray, *, name: str = "audio", song: str | None = None) -> np.ndarray:
+    """Return ``audio`` as a float32 ``(channels, n_samples)`` array.
+
+    A 1-D array is one channel. A 2-D array is read as ``(channels, n_samples)``.
+    """
+    array = np.asarray(audio)
+    if array.ndim == 1:
+        array = array[np.newaxis, :]
+    if array.ndim != 2:
+        raise DataError(f"{name} must be 1-D or (channels, n_samples), got shape {array.shape}", song=song)
+    if not np.issubdtype(array.dtype, np.floating) and not np.issubdtype(array.dtype, np.integer):
+        raise DataError(f"{name} must be numeric, got dtype {array.dtype}", song=song)
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def match_channels(audio: np.ndarray, channels: int) -> np.ndarray:
+    """Down-mix (mean) or duplicate ``(c, n)`` audio to ``channels`` channels.
+
+    Mono is duplicated to any number of channels; more channels than wanted are averaged to mono first.
+    """
+    current = audio.shape[0]
+    if current == channels:
+        return audio
+    mono = audio if current == 1 else audio.mean(axis=0, keepdims=True, dtype=np.float64).astype(np.float32)
+    return np.ascontiguousarray(np.repeat(mono, channels, axis=0))
+
+
+def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+    """Resample ``(channels, n)`` float32 audio from ``orig_sr`` to ``target_sr`` Hz with soxr (HQ).
+
+    The output has ``round(n * target_sr / orig_sr)`` samples (soxr's length convention).
+    """
+    if orig_sr == target_sr:
+        return audio
+    if audio.shape[1] == 0:
+        return np.zeros((audio.shape[0], 0), dtype=np.float32)
+    out = soxr.resample(audio.T, orig_sr, target_sr, quality="HQ")
+    return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, audio.shape[0]).T)
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    sample_rate: int | None = None,
+    song: str | None = None,
+) -> tuple[np.ndarray, int]:
+    """Read an audio file as float32 ``(channels, n)``, optionally resampled to ``sample_rate`` Hz.
+
+    Returns
+    -------
+    audio : ndarray, float32, shape (channels, n_samples)
+    sample_rate : int
+        Hz of ``audio``.
+
+    Raises
+    ------
+    DataError
+        Missing, unreadable or empty file, or non-finite samples; the message names the song and file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", song=song, path=str(path))
+    try:
+        data, file_sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except Exception as error:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
+        raise DataError(f"cannot read audio: {error}", song=song, path=str(path)) from None
+    audio = np.ascontiguousarray(data.T)
+    if audio.shape[1] == 0:
+        raise DataError("audio file has no samples", song=song, path=str(path))
+    if not np.all(np.isfinite(audio)):
+        raise DataError("audio contains NaN or infinite samples", song=song, path=str(path))
+    if sample_rate is not None and sample_rate != file_sr:
+        audio = resample(audio, int(file_sr), int(sample_rate))
+        file_sr = sample_rate
+    return audio, int(file_sr)
+
+
+def write_audio_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> None:
+    """Write ``(channels, n)`` audio to ``path`` atomically (temporary file + rename).
+
+    The format follows the file extension (``.wav``, ``.flac``, ``.ogg``); ``subtype`` defaults to 32-bit
+    float so that written outputs are bit-exact copies of the simulated ones (WAV only; FLAC uses PCM_24).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = as_channels_first(audio)
+    fmt = path.suffix.lstrip(".").upper() or "WAV"
+    if fmt != "WAV" and subtype == "FLOAT":
+        subtype = "PCM_24" if fmt == "FLAC" else None
+    with atomic_path(path) as temporary:
+        soundfile.write(str(temporary), audio.T, int(sample_rate), subtype=subtype, format=fmt)

@@ -1,0 +1,1 @@
+"""Reports: aggregation, trade-off plots, HTML/Markdown reports and the regression gate."""

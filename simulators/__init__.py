@@ -1,0 +1,1 @@
+"""Deterministic delay simulator: timing model, latency models, miss policies, event log."""
