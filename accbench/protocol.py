@@ -77,7 +77,9 @@ class ModelInfo:
         for field_name in ("sample_rate", "hop", "channels"):
             value = getattr(self, field_name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"ModelInfo.{field_name} of model {self.name!r} must be a positive int, got {value!r}")
+                raise ValueError(
+                    f"ModelInfo.{field_name} of model {self.name!r} must be a positive int, got {value!r}"
+                )
         if self.output_channels is not None and (
             not isinstance(self.output_channels, int | np.integer) or self.output_channels <= 0
         ):
