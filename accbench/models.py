@@ -84,9 +84,10 @@ def check_model(model: Any, spec: str = "<object>") -> StreamingModel:
             f"{type(model).__name__} is not a streaming model: missing method(s) {', '.join(missing)}",
             model=spec,
         )
-    if not isinstance(getattr(model, "info", None), ModelInfo):
+    info = getattr(model, "info", None)
+    if not isinstance(info, ModelInfo):
         raise ModelError(
-            f"{type(model).__name__}.info must be an accbench.ModelInfo, got {type(getattr(model, 'info', None)).__name__}",
+            f"{type(model).__name__}.info must be an accbench.ModelInfo, got {type(info).__name__}",
             model=spec,
         )
     return model
