@@ -1,0 +1,249 @@
+"""Baseline files: a run's per-song metric values, aggregates and manifest, saved for later gating.
+
+A baseline file is JSON (NaN written as ``null``)::
+
+    {"format": "accbench-baseline", "format_version": 1, "created": "...", "source": "accbench-out",
+     "manifest": {...the run manifest...},
+     "bootstrap": {"n_boot": 2000, "confidence": 0.95, "seed": 0},
+     "entries": [{"model": "...", "model_version": "...", "baseline": false, "config_id": "...",
+                  "config": {"future_visibility_ms": ..., "chunk_ms": ..., ...},
+                  "metric": "beat.f_measure", "direction": "higher", "unit": "", "metric_version": "1",
+                  "values": {"song-a": 0.81, "song-b": null},
+                  "mean": 0.81, "ci_low": 0.81, "ci_high": 0.81, "n_songs": 1}, ...]}
+
+One entry per (model, model_version, config_id, metric); ``values`` are per song, averaged over seeds.
+
+- :func:`make_baseline` / :func:`save_baseline`: from a loaded run to a file.
+- :func:`load_baseline`: a file as a :class:`Baseline`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from accbench.atomic import atomic_write_text
+from accbench.errors import DataError
+from accbench.reports.aggregate import GROUP_COLUMNS, aggregate, per_song
+from accbench.reports.load import Run, metric_columns, select_metrics
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Baseline", "load_baseline", "make_baseline", "metric_version", "save_baseline"]
+
+FORMAT = "accbench-baseline"
+FORMAT_VERSION = 1
+
+_CONFIG_KEYS = (
+    "future_visibility_frames",
+    "future_visibility_ms",
+    "chunk_frames",
+    "chunk_ms",
+    "frame_rate_hz",
+    "latency",
+    "input_latency_ms",
+    "output_latency_ms",
+    "on_miss",
+    "feasible",
+)
+
+
+@dataclass
+class Baseline:
+    """A baseline loaded from disk.
+
+    Parameters
+    ----------
+    manifest : dict
+        The manifest of the run the baseline was saved from.
+    values : DataFrame
+        Long table ``model, model_version, config_id, metric, song, value`` (value may be NaN).
+    entries : DataFrame
+        One row per (model, model_version, config_id, metric): ``baseline`` flag, ``direction``, ``unit``,
+        ``metric_version``, ``mean``, ``ci_low``, ``ci_high``, ``n_songs`` and ``config`` (a dict).
+    path : Path or None
+        Where it was read from.
+    """
+
+    manifest: dict
+    values: pd.DataFrame
+    entries: pd.DataFrame
+    path: Path | None = None
+    bootstrap: dict = field(default_factory=dict)
+
+
+def metric_version(manifest: dict, metric: str) -> str | None:
+    """The version of ``metric`` recorded in a manifest's ``metric_versions`` (by name, else by group)."""
+    versions = manifest.get("metric_versions") or {}
+    if metric in versions:
+        return str(versions[metric])
+    group = metric.split(".", 1)[0]
+    if group in versions:
+        return str(versions[group])
+    return None
+
+
+def _clean(value: object) -> object:
+    """JSON-safe scalar: NaN/inf become None, numpy scalars become Python ones."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def make_baseline(
+    run: Run,
+    *,
+    metrics: Iterable[str] | None = None,
+    models: Iterable[str] | None = None,
+    n_boot: int = 2000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """The baseline document (a JSON-ready dict) of a loaded run.
+
+    Parameters
+    ----------
+    run : Run
+    metrics : iterable of str, optional
+        Shell-style patterns of metrics to keep (default all).
+    models : iterable of str, optional
+        Shell-style patterns of model names to keep (default all).
+    n_boot, confidence, seed
+        Bootstrap of the stored aggregates (see :func:`accbench.reports.aggregate.aggregate`).
+    """
+    results = run.results
+    if models:
+        keep = select_metrics(sorted(results["model"].unique()), models)
+        results = results[results["model"].isin(keep)]
+    chosen = select_metrics(metric_columns(results), metrics)
+    if results.empty or not chosen:
+        raise DataError("nothing to save: no rows or no metrics match", path=str(run.path))
+    songs = per_song(results, chosen)
+    summary = aggregate(results, chosen, n_boot=n_boot, confidence=confidence, seed=seed)
+    summary = summary.set_index([*GROUP_COLUMNS, "metric"])
+    entries = []
+    for key, group in songs.groupby(list(GROUP_COLUMNS), sort=True):
+        for metric in chosen:
+            row = summary.loc[(*key, metric)]
+            config = {k: _clean(row[k]) for k in _CONFIG_KEYS if k in row.index}
+            entries.append(
+                {
+                    "model": key[0],
+                    "model_version": key[1],
+                    "baseline": bool(row["baseline"]),
+                    "config_id": key[2],
+                    "config": config,
+                    "metric": metric,
+                    "direction": row["direction"],
+                    "unit": row["unit"],
+                    "metric_version": metric_version(run.manifest, metric),
+                    "values": {str(s): _clean(float(v)) for s, v in zip(group["song"], group[metric], strict=True)},
+                    "mean": _clean(row["mean"]),
+                    "ci_low": _clean(row["ci_low"]),
+                    "ci_high": _clean(row["ci_high"]),
+                    "n_songs": int(row["n_songs"]),
+                }
+            )
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "source": str(run.path),
+        "manifest": run.manifest,
+        "bootstrap": {"n_boot": int(n_boot), "confidence": float(confidence), "seed": int(seed)},
+        "entries": entries,
+    }
+
+
+def save_baseline(run: Run, path: str | os.PathLike, **kwargs: object) -> Path:
+    """Write the baseline of ``run`` to ``path`` (atomically); keyword arguments go to :func:`make_baseline`."""
+    document = make_baseline(run, **kwargs)  # type: ignore[arg-type]
+    path = Path(path)
+    atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False, default=_clean) + "\n")
+    return path
+
+
+def load_baseline(path: str | os.PathLike) -> Baseline:
+    """Read a baseline file.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, or not an accbench baseline (or a newer format version).
+    """
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read baseline: {error}", path=str(path)) from error
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise DataError("not an accbench baseline file (format field missing)", path=str(path))
+    if int(document.get("format_version", 0)) > FORMAT_VERSION:
+        raise DataError(
+            f"baseline format version {document.get('format_version')} is newer than this accbench "
+            f"understands ({FORMAT_VERSION})",
+            path=str(path),
+        )
+    value_rows = []
+    entry_rows = []
+    try:
+        for entry in document.get("entries", []):
+            key = (str(entry["model"]), str(entry.get("model_version", "")), str(entry["config_id"]))
+            metric = str(entry["metric"])
+            entry_rows.append(
+                {
+                    "model": key[0],
+                    "model_version": key[1],
+                    "config_id": key[2],
+                    "metric": metric,
+                    "baseline": bool(entry.get("baseline", False)),
+                    "direction": entry.get("direction"),
+                    "unit": entry.get("unit", ""),
+                    "metric_version": entry.get("metric_version"),
+                    "mean": _float(entry.get("mean")),
+                    "ci_low": _float(entry.get("ci_low")),
+                    "ci_high": _float(entry.get("ci_high")),
+                    "n_songs": int(entry.get("n_songs", 0)),
+                    "config": dict(entry.get("config") or {}),
+                }
+            )
+            for song, value in (entry.get("values") or {}).items():
+                value_rows.append((*key, metric, str(song), _float(value)))
+    except (KeyError, TypeError, ValueError) as error:
+        raise DataError(f"malformed baseline entry: {error}", path=str(path)) from error
+    values = pd.DataFrame(value_rows, columns=[*GROUP_COLUMNS, "metric", "song", "value"])
+    entries = pd.DataFrame(
+        entry_rows,
+        columns=[
+            *GROUP_COLUMNS,
+            "metric",
+            "baseline",
+            "direction",
+            "unit",
+            "metric_version",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "n_songs",
+            "config",
+        ],
+    )
+    return Baseline(
+        manifest=dict(document.get("manifest") or {}),
+        values=values,
+        entries=entries,
+        path=path,
+        bootstrap=dict(document.get("bootstrap") or {}),
+    )
+
+
+def _float(value: object) -> float:
+    return float("nan") if value is None else float(value)  # type: ignore[arg-type]
