@@ -1,0 +1,90 @@
+import json
+
+import numpy as np
+import pandas as pd
+import soundfile
+
+from accbench.cli import main
+
+
+def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    sr = 22050
+    x = rng.standard_normal(sr).astype(np.float32) * 0.1
+    ref = rng.standard_normal(sr).astype(np.float32) * 0.1
+    soundfile.write(tmp_path / "in.wav", x, sr, subtype="FLOAT")
+    soundfile.write(tmp_path / "ref.wav", ref, sr, subtype="FLOAT")
+    code = main(
+        [
+            "simulate",
+            "--model",
+            "oracle-delayed",
+            "--input",
+            str(tmp_path / "in.wav"),
+            "--reference",
+            str(tmp_path / "ref.wav"),
+            "--future-visibility-ms",
+            "-200",
+            "--chunk-frames",
+            "4",
+            "--latency",
+            "fixed:30ms",
+            "--out",
+            str(tmp_path / "out.wav"),
+            "--events",
+            str(tmp_path / "events.csv"),
+            "--summary-json",
+            str(tmp_path / "summary.json"),
+        ]
+    )
+    assert code == 0
+    out, out_sr = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert out_sr == sr and out.shape == (sr,)
+    delay = (4 + 10) * 441
+    np.testing.assert_array_equal(out[delay:], ref[:-delay])
+    events = pd.read_csv(tmp_path / "events.csv")
+    assert list(events.columns[:7]) == [
+        "index",
+        "chunk_start",
+        "visible_end",
+        "call_start",
+        "inference_time",
+        "call_finish",
+        "deadline",
+    ]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["feasible_future_visibility"] == -2 and summary["feasible"]
+    assert "feasible_future_visibility" in capsys.readouterr().out
+
+
+def test_simulate_reports_errors_without_traceback(tmp_path, capsys):
+    code = main(
+        [
+            "simulate",
+            "--model",
+            "silence",
+            "--input",
+            str(tmp_path / "missing.wav"),
+            "--future-visibility",
+            "0",
+            "--chunk-frames",
+            "1",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "file not found" in err and "missing.wav" in err and "Traceback" not in err
+    code = main(
+        [
+            "simulate",
+            "--model",
+            "silence",
+            "--input",
+            str(tmp_path / "missing.wav"),
+            "--future-visibility-ms",
+            "-205",
+            "--chunk-frames",
+            "1",
+        ]
+    )
+    assert code == 2
