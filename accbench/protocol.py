@@ -19,7 +19,7 @@ All sample positions are integer sample indices at ``info.sample_rate``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -77,9 +77,7 @@ class ModelInfo:
         for field_name in ("sample_rate", "hop", "channels"):
             value = getattr(self, field_name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"ModelInfo.{field_name} of model {self.name!r} must be a positive int, got {value!r}"
-                )
+                raise ValueError(f"ModelInfo.{field_name} of model {self.name!r} must be a positive int, got {value!r}")
         if self.output_channels is not None and (
             not isinstance(self.output_channels, int | np.integer) or self.output_channels <= 0
         ):
@@ -143,9 +141,8 @@ class Session:
         return self.chunk_frames * self.hop
 
 
-@dataclass(frozen=True, slots=True)
-class StepContext:
-    """What a model is told at each call.
+class StepContext(NamedTuple):
+    """What a model is told at each call (an immutable named tuple: cheap to build once per call).
 
     Parameters
     ----------
