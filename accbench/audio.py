@@ -17,7 +17,15 @@ import soxr
 from accbench.atomic import atomic_path
 from accbench.errors import DataError
 
-__all__ = ["as_channels_first", "load_audio", "match_channels", "resample", "write_audio_atomic"]
+__all__ = [
+    "as_channels_first",
+    "load_audio",
+    "match_channels",
+    "normalize_rms",
+    "resample",
+    "rms_dbfs",
+    "write_audio_atomic",
+]
 
 
 def as_channels_first(audio: np.ndarray, *, name: str = "audio", song: str | None = None) -> np.ndarray:
@@ -113,3 +121,51 @@ def write_audio_atomic(
         subtype = "PCM_24" if fmt == "FLAC" else None
     with atomic_path(path) as temporary:
         soundfile.write(str(temporary), audio.T, int(sample_rate), subtype=subtype, format=fmt)
+
+
+def rms_dbfs(audio: np.ndarray) -> float:
+    """Root-mean-square level of ``audio`` in dB relative to full scale (a full-scale square wave is 0 dB).
+
+    The mean runs over all channels and samples. Silence (or empty audio) is ``-inf``.
+
+    Parameters
+    ----------
+    audio : ndarray, shape (channels, n_samples) or (n_samples,)
+
+    Returns
+    -------
+    level : float
+        dBFS.
+    """
+    array = np.asarray(audio, dtype=np.float64)
+    if array.size == 0:
+        return float("-inf")
+    mean_square = float(np.mean(np.square(array)))
+    return 10.0 * float(np.log10(mean_square)) if mean_square > 0 else float("-inf")
+
+
+def normalize_rms(audio: np.ndarray, target_db: float = -18.0) -> tuple[np.ndarray, float]:
+    """Scale ``audio`` so that its RMS level (:func:`rms_dbfs`) is ``target_db`` dBFS.
+
+    RMS over the whole signal is the loudness measure of accbench: simple, exact and dependency-free. (The
+    seed paper normalises stems to -18 dB.) No limiter is applied: float audio may exceed 1.0 after a gain.
+    Silent audio is returned unchanged with a gain of 0 dB, since no gain gives it a level.
+
+    Parameters
+    ----------
+    audio : ndarray, float32, shape (channels, n_samples)
+    target_db : float
+        Target RMS level in dBFS.
+
+    Returns
+    -------
+    audio : ndarray, float32, same shape
+    gain_db : float
+        The gain applied, dB.
+    """
+    level = rms_dbfs(audio)
+    if not np.isfinite(level):
+        return np.asarray(audio, dtype=np.float32), 0.0
+    gain_db = float(target_db) - level
+    scaled = np.asarray(audio, dtype=np.float64) * (10.0 ** (gain_db / 20.0))
+    return scaled.astype(np.float32), gain_db
