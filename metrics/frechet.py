@@ -12,17 +12,18 @@ Numerical care. The usual implementations compute ``scipy.linalg.sqrtm(S_1 @ S_2
 symmetric matrices is not symmetric, and when either covariance is singular (fewer embeddings than dimensions,
 constant dimensions, duplicated rows) ``sqrtm`` returns NaN/inf or large imaginary parts, which they patch by
 adding ``eps * I`` or raise "Imaginary component". Here only the trace of the square root is needed, and it
-equals the sum of square roots of the eigenvalues of the *symmetric* positive semi-definite matrix
-``S_1^(1/2) S_2 S_1^(1/2)``, computed with ``eigh`` (real by construction; eigenvalues below zero are round-off
-and are set to 0). From data matrices it is the nuclear norm of ``A B^T / sqrt((n_1 - 1)(n_2 - 1))`` (``A``, ``B``
-the centred embeddings), which is exact and cheap when sets are smaller than the dimension. A distance that
-round-off makes slightly negative is reported as 0.
+equals the sum of square roots of the eigenvalues of a *symmetric* positive semi-definite matrix with the same
+eigenvalues as ``S_1 S_2`` (``L^T S_2 L`` with ``S_1 = L L^T``, or ``S_1^(1/2) S_2 S_1^(1/2)`` when ``S_1`` is
+singular), computed with ``eigvalsh``: real by construction; eigenvalues below ``d * eps`` of the largest are
+round-off and count as 0. From data matrices it is the nuclear norm of ``A B^T / sqrt((n_1 - 1)(n_2 - 1))``
+(``A``, ``B`` the centred embeddings), which is exact and cheap when sets are smaller than the dimension. A
+distance that round-off makes slightly negative is reported as 0.
 
 Functions
 ---------
 - :func:`frechet_distance`: from means and covariances.
 - :func:`frechet_distance_from_embeddings`: from two sets of embeddings.
-- :func:`bootstrap_frechet`: seeded percentile bootstrap interval, resampling songs (paired) or windows.
+- :func:`bootstrap_frechet`: seeded bootstrap interval, resampling songs (paired) or windows.
 - :func:`fad_infinity`: FAD-infinity (Chung et al. 2020 "FID-infinity", as in fadtk): fit the distance against
   ``1 / n`` over subsets of the generated set and extrapolate to ``n -> infinity``.
 - :func:`frechet_over_songs`: all of the above over a whole run, from per-song window embeddings; this is what the
@@ -63,10 +64,21 @@ def validate_embeddings(embeddings: np.ndarray, *, name: str = "embeddings") -> 
     return array
 
 
+def _clip_round_off(values: np.ndarray) -> np.ndarray:
+    """Eigenvalues of a PSD matrix with round-off removed: those below ``d * eps * max`` (and negatives) become 0.
+
+    Without this, the square roots of ~1e-16-sized noise eigenvalues of a singular matrix (each ~1e-8) add up
+    to a visible error in the trace.
+    """
+    top = float(values.max(initial=0.0))
+    tolerance = values.size * np.finfo(np.float64).eps * top
+    return np.where(values > tolerance, values, 0.0)
+
+
 def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
-    """Square root of a symmetric positive semi-definite matrix; negative round-off eigenvalues become 0."""
+    """Square root of a symmetric positive semi-definite matrix; round-off eigenvalues become 0."""
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    return (vectors * np.sqrt(_clip_round_off(values))) @ vectors.T
 
 
 def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
@@ -83,7 +95,7 @@ def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
         factor = _symmetric_sqrt(sigma1)
     middle = factor.T @ sigma2 @ factor
     values = np.linalg.eigvalsh((middle + middle.T) / 2)
-    return float(np.sum(np.sqrt(np.clip(values, 0.0, None))))
+    return float(np.sum(np.sqrt(_clip_round_off(values))))
 
 
 def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
@@ -200,8 +212,9 @@ def bootstrap_frechet(
     confidence: float = 0.95,
     seed: int = 0,
     unit: str = "songs",
+    method: str = "normal",
 ) -> tuple[float, float]:
-    """Seeded percentile bootstrap interval of the Frechet distance.
+    """Seeded bootstrap interval of the Frechet distance.
 
     Parameters
     ----------
@@ -217,12 +230,20 @@ def bootstrap_frechet(
     unit : {"songs", "windows"}
         ``"songs"`` (default) resamples songs with replacement, paired across the two sets, which respects the
         correlation between windows of one song; ``"windows"`` resamples windows of each set independently.
+    method : {"normal", "percentile"}
+        ``"normal"`` (default): the estimate on all data plus or minus ``z`` bootstrap standard deviations (lower
+        bound clipped at 0). ``"percentile"``: percentiles of the resampled distances. The Frechet distance is
+        biased upwards in small sets, and resampling with replacement duplicates windows (fewer distinct ones),
+        so resampled distances sit above the estimate and a percentile interval often excludes it; the normal
+        interval keeps the spread and is centred on the estimate.
 
     Returns
     -------
     low, high : float
         Interval bounds; NaN when fewer than 2 songs (``unit="songs"``) or when every resample is undefined.
     """
+    if method not in ("normal", "percentile"):
+        raise ValueError(f"method must be 'normal' or 'percentile', got {method!r}")
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if n_bootstrap < 1:
@@ -252,8 +273,15 @@ def bootstrap_frechet(
     else:
         raise ValueError(f"unit must be 'songs' or 'windows', got {unit!r}")
     values = values[np.isfinite(values)]
-    if values.size == 0:
+    # Fewer than two defined resamples give no spread.
+    if values.size < 2:
         return math.nan, math.nan
+    if method == "normal":
+        from scipy.stats import norm
+
+        estimate = frechet_distance_from_embeddings(np.concatenate(gen), np.concatenate(ref))
+        half = float(norm.ppf(0.5 + confidence / 2.0)) * float(values.std(ddof=1))
+        return max(estimate - half, 0.0), estimate + half
     tail = (1.0 - confidence) / 2.0 * 100.0
     low, high = np.percentile(values, [tail, 100.0 - tail])
     return float(low), float(high)
@@ -322,6 +350,7 @@ def frechet_over_songs(
     confidence: float = 0.95,
     seed: int = 0,
     unit: str = "songs",
+    method: str = "normal",
     infinity: bool = False,
     prefix: str = "embedding.frechet",
 ) -> dict[str, float]:
@@ -344,6 +373,8 @@ def frechet_over_songs(
         Seed of the bootstrap and FAD-infinity subsets.
     unit : {"songs", "windows"}
         What the bootstrap resamples (see :func:`bootstrap_frechet`).
+    method : {"normal", "percentile"}
+        Interval type (see :func:`bootstrap_frechet`).
     infinity : bool
         Also compute FAD-infinity (``<prefix>_inf``).
     prefix : str
@@ -372,7 +403,9 @@ def frechet_over_songs(
         f"{prefix}_n_reference": float(all_ref.shape[0]),
     }
     if bootstrap > 0 and math.isfinite(out[prefix]):
-        low, high = bootstrap_frechet(gen, ref, n_bootstrap=bootstrap, confidence=confidence, seed=seed, unit=unit)
+        low, high = bootstrap_frechet(
+            gen, ref, n_bootstrap=bootstrap, confidence=confidence, seed=seed, unit=unit, method=method
+        )
         out[f"{prefix}_ci_low"] = low
         out[f"{prefix}_ci_high"] = high
     if infinity:
