@@ -140,7 +140,9 @@ def _grid(n_panels: int, *, extra_height: float = 0.0) -> tuple[Figure, list]:
     n_panels = max(1, n_panels)
     columns = min(MAX_COLUMNS, n_panels)
     rows = math.ceil(n_panels / columns)
-    figure = Figure(figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows + 0.9 + extra_height), layout="constrained")
+    figure = Figure(
+        figsize=(max(6.4, PANEL_SIZE[0] * columns), PANEL_SIZE[1] * rows + 0.9 + extra_height), layout="constrained"
+    )
     axes = figure.subplots(rows, columns, squeeze=False).ravel().tolist()
     for axis in axes[n_panels:]:
         axis.set_visible(False)
@@ -235,7 +237,10 @@ def _line_plot(summary: pd.DataFrame, metric: str, *, x: str, line: str, x_name:
             )
         )
     handles.append(Line2D([], [], color="0.5", linewidth=6, alpha=0.3, label="95% interval over songs"))
-    figure.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), fontsize=8, frameon=False)
+    columns = min(MAX_COLUMNS, max(1, len(panels)))
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + columns), fontsize=8, frameon=False
+    )
     figure.suptitle(f"{metric} vs {x_name.split(' [')[0]} ({_direction_note(metric)})", fontsize=12)
     return figure
 

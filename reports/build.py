@@ -1,0 +1,168 @@
+"""Build the whole report of a run folder: aggregates, plots, ``summary.csv``, ``report.md``, ``report.html``.
+
+- :class:`ReportOptions`: what to draw and how to aggregate.
+- :func:`build_report`: read ``<run>/results.*``, ``failures.csv``, ``manifest.json`` and ``audio/``, write
+  ``report.html``, ``report.md``, ``summary.csv`` and ``plots/*`` (every file atomically).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from accbench.atomic import atomic_write_text
+from accbench.errors import ConfigError, DataError
+from accbench.reports.aggregate import aggregate
+from accbench.reports.html import render_html
+from accbench.reports.load import load_run, model_labels, select_metrics
+from accbench.reports.markdown import render_markdown
+from accbench.reports.players import collect_clips
+from accbench.reports.plots import make_plots
+
+__all__ = ["ReportFiles", "ReportOptions", "build_report"]
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("png", "svg", "pdf")
+
+
+@dataclass
+class ReportOptions:
+    """Options of :func:`build_report`.
+
+    Parameters
+    ----------
+    metrics : list of str
+        Shell-style patterns of the metrics to report (default all).
+    formats : tuple of str
+        Plot file formats (``png``, ``svg``, ``pdf``); the HTML always embeds PNG.
+    plots : bool
+        Draw plots at all.
+    n_boot, confidence, seed
+        Bootstrap of the intervals.
+    audio_songs : list of str or int
+        Songs that get players (ids, or how many: the first in sorted order). 0 for none.
+    audio_seconds : float
+        Length of each clip.
+    audio_budget_mb : float
+        Audio embedded in the HTML beyond this is linked relative to the run folder instead.
+    title : str or None
+        Report title (default: ``accbench report: <dataset>``).
+    dpi : int
+        Plot resolution.
+    """
+
+    metrics: list[str] = field(default_factory=list)
+    formats: tuple[str, ...] = ("png",)
+    plots: bool = True
+    n_boot: int = 2000
+    confidence: float = 0.95
+    seed: int = 0
+    audio_songs: list[str] | int = 2
+    audio_seconds: float = 10.0
+    audio_budget_mb: float = 30.0
+    title: str | None = None
+    dpi: int = 110
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown:
+            raise ConfigError(f"plot format(s) {', '.join(unknown)} not supported; choose from {', '.join(FORMATS)}")
+        if not 0.0 < self.confidence < 1.0:
+            raise ConfigError(f"confidence must be in (0, 1), got {self.confidence}")
+
+
+@dataclass
+class ReportFiles:
+    """What :func:`build_report` wrote, and how long it took (seconds)."""
+
+    html: Path
+    markdown: Path
+    summary_csv: Path
+    plots: list[Path]
+    seconds: float
+
+
+def build_report(
+    run_dir: str | os.PathLike,
+    out_dir: str | os.PathLike | None = None,
+    options: ReportOptions | None = None,
+) -> ReportFiles:
+    """Write the report of a run folder.
+
+    Parameters
+    ----------
+    run_dir : path-like
+        The sweep's output folder.
+    out_dir : path-like, optional
+        Where to write (default: ``run_dir``; audio links then resolve).
+    options : ReportOptions, optional
+
+    Returns
+    -------
+    files : ReportFiles
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable results, or no metric matches ``options.metrics``.
+    """
+    started = time.perf_counter()
+    options = options or ReportOptions()
+    run = load_run(run_dir)
+    out = Path(out_dir) if out_dir is not None else run.path
+    metrics = select_metrics(run.metrics, options.metrics)
+    if options.metrics and not metrics:
+        raise DataError(f"no metric matches {', '.join(options.metrics)}; the run has {', '.join(run.metrics)}")
+    summary = aggregate(run.results, metrics, n_boot=options.n_boot, confidence=options.confidence, seed=options.seed)
+    title = options.title or (
+        f"accbench report: {run.manifest['dataset']}" if run.manifest.get("dataset") else "accbench report"
+    )
+    summary_csv = out / "summary.csv"
+    atomic_write_text(summary_csv, summary.to_csv(index=False))
+    plots = []
+    if options.plots and not summary.empty:
+        plots = make_plots(summary, out / "plots", metrics=metrics, formats=options.formats, dpi=options.dpi)
+    clips = []
+    if options.audio_songs:
+        clips = collect_clips(
+            run.path,
+            run.results,
+            songs=options.audio_songs,
+            seconds=options.audio_seconds,
+            budget_bytes=int(options.audio_budget_mb * 1e6),
+            labels=model_labels(run.results),
+        )
+        if out.resolve() != run.path.resolve():
+            for song in clips:
+                for clip in [song.input, *(c for _, _, o, m in song.outputs for c in (o, m))]:
+                    if clip.src and not clip.embedded:
+                        clip.src = os.path.relpath(run.path / clip.src, out).replace(os.sep, "/")
+    markdown = render_markdown(
+        summary, manifest=run.manifest, failures=run.failures, title=title, confidence=options.confidence
+    )
+    markdown_path = out / "report.md"
+    atomic_write_text(markdown_path, markdown)
+    page = render_html(
+        summary,
+        plots=plots,
+        manifest=run.manifest,
+        failures=run.failures,
+        clips=clips,
+        title=title,
+        confidence=options.confidence,
+    )
+    html_path = out / "report.html"
+    atomic_write_text(html_path, page)
+    seconds = time.perf_counter() - started
+    log.info("report of %s written to %s in %.1f s (%d plots)", run.path, out, seconds, len(plots))
+    return ReportFiles(
+        html=html_path,
+        markdown=markdown_path,
+        summary_csv=summary_csv,
+        plots=[p for plot in plots for p in plot.paths],
+        seconds=seconds,
+    )
