@@ -1,1 +1,32 @@
-"""Metrics: analyzers (beats, chords, key, onsets, embeddings) and the scores computed from them."""
+"""Metrics: analyzers (beats, chords, key, onsets, embeddings) and the scores computed from them.
+
+- :func:`score`: every beat, harmony, timing and reaction metric of one output, with input and reference
+  analyses cached once per song (:mod:`accbench.metrics.scoring`).
+- :func:`registry`: every metric's name, direction, unit, range and description, as a table.
+- Modules in mir_eval style, one ``evaluate`` each: :mod:`~accbench.metrics.beat`,
+  :mod:`~accbench.metrics.harmony`, :mod:`~accbench.metrics.timing`, :mod:`~accbench.metrics.reaction`;
+  analyzers in :mod:`~accbench.metrics.analysis`; the cache in :mod:`~accbench.metrics.cache`.
+"""
+
+from accbench.metrics import analysis, beat, cache, harmony, reaction, scoring, timing
+from accbench.metrics.cache import AnalysisCache, default_cache
+from accbench.metrics.registry import MetricSpec, register, registry, specs
+from accbench.metrics.scoring import Scores, score
+
+__all__ = [
+    "AnalysisCache",
+    "MetricSpec",
+    "Scores",
+    "analysis",
+    "beat",
+    "cache",
+    "default_cache",
+    "harmony",
+    "reaction",
+    "register",
+    "registry",
+    "score",
+    "scoring",
+    "specs",
+    "timing",
+]
