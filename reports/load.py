@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from accbench.errors import DataError
-from accbench.metrics import registry
+from accbench.metrics.registry import UNBOUNDED, MetricSpec
+from accbench.metrics.registry import get as get_spec
 
 __all__ = [
     "CONFIG_COLUMNS",
@@ -235,7 +236,7 @@ def select_metrics(metrics: Sequence[str], patterns: Iterable[str] | None) -> li
     return [m for m in metrics if any(fnmatch.fnmatchcase(m, p) for p in patterns)]
 
 
-def metric_spec(name: str, *, warn: bool = True) -> registry.MetricSpec:
+def metric_spec(name: str, *, warn: bool = True) -> MetricSpec:
     """The registry spec of metric ``name``.
 
     When the metric is not registered, its group module (``accbench.metrics.<group>``) is imported once,
@@ -255,7 +256,7 @@ def metric_spec(name: str, *, warn: bool = True) -> registry.MetricSpec:
     spec : MetricSpec
     """
     try:
-        return registry.get(name)
+        return get_spec(name)
     except KeyError:
         pass
     group = name.split(".", 1)[0]
@@ -263,7 +264,7 @@ def metric_spec(name: str, *, warn: bool = True) -> registry.MetricSpec:
         with contextlib.suppress(ImportError):
             importlib.import_module(f"accbench.metrics.{group}")
         try:
-            return registry.get(name)
+            return get_spec(name)
         except KeyError:
             pass
     lowered = name.lower()
@@ -273,11 +274,11 @@ def metric_spec(name: str, *, warn: bool = True) -> registry.MetricSpec:
             f"metric {name!r} is not in the metric registry; assuming {direction} is better from its name",
             stacklevel=2,
         )
-    return registry.MetricSpec(
+    return MetricSpec(
         name=name,
         direction=direction,
         unit="",
-        range=registry.UNBOUNDED,
+        range=UNBOUNDED,
         description="(unregistered metric)",
     )
 

@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 import soundfile
 
-from accbench.metrics import registry
+from accbench.metrics.registry import MetricSpec, get, register
 
 SAMPLE_RATE = 8000
 HOP = 160  # 50 frames per second: 1 frame = 20 ms
 
 SPECS = (
-    registry.MetricSpec("beat.f_measure", "higher", "", (0.0, 1.0), "Beat F-measure", needs_reference=True),
-    registry.MetricSpec("harmony.majmin", "higher", "", (0.0, 1.0), "Chord majmin", needs_reference=True),
-    registry.MetricSpec("embedding.cosine_mix", "higher", "", (-1.0, 1.0), "Cosine of mixes"),
-    registry.MetricSpec("timing.miss_rate", "lower", "fraction", (0.0, 1.0), "Deadline-miss rate"),
-    registry.MetricSpec("timing.underrun_fraction", "lower", "fraction", (0.0, 1.0), "Underrun fraction"),
+    MetricSpec("beat.f_measure", "higher", "", (0.0, 1.0), "Beat F-measure", needs_reference=True),
+    MetricSpec("harmony.majmin", "higher", "", (0.0, 1.0), "Chord majmin", needs_reference=True),
+    MetricSpec("embedding.cosine_mix", "higher", "", (-1.0, 1.0), "Cosine of mixes"),
+    MetricSpec("timing.miss_rate", "lower", "fraction", (0.0, 1.0), "Deadline-miss rate"),
+    MetricSpec("timing.underrun_fraction", "lower", "fraction", (0.0, 1.0), "Underrun fraction"),
 )
 METRICS = tuple(spec.name for spec in SPECS)
 
@@ -34,9 +34,9 @@ def register_specs() -> None:
     """Register the test metrics unless the real metric modules already did."""
     for spec in SPECS:
         try:
-            registry.get(spec.name)
+            get(spec.name)
         except KeyError:
-            registry.register(spec)
+            register(spec)
 
 
 def make_results(

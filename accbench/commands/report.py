@@ -1,0 +1,72 @@
+"""``accbench report``: the HTML and Markdown report, plots and ``summary.csv`` of a run folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from accbench.errors import ConfigError
+from accbench.reports.build import FORMATS, ReportOptions, build_report
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``report`` to the CLI."""
+    parser = subparsers.add_parser(
+        "report",
+        help="write report.html, report.md, plots/ and summary.csv for a run folder",
+        description="Aggregate a sweep's results over songs (mean and seeded bootstrap interval per model, config "
+        "and metric), draw the trade-off plots and write a self-contained HTML page and a Markdown summary.",
+    )
+    parser.add_argument("run_dir", type=Path, help="the sweep's output folder (holding results.parquet or .csv)")
+    parser.add_argument("--out", type=Path, help="write the report here (default: the run folder)")
+    parser.add_argument(
+        "--metric", action="append", default=[], metavar="PATTERN", help="metrics to report, e.g. 'beat.*' (repeatable)"
+    )
+    parser.add_argument(
+        "--format", default="png", help=f"plot file formats, comma-separated, from {', '.join(FORMATS)} (default png)"
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the plots (tables only)")
+    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument(
+        "--audio-song",
+        action="append",
+        default=[],
+        metavar="SONG",
+        help="song ids that get audio players (repeatable; default: the first --audio-songs songs)",
+    )
+    parser.add_argument("--audio-songs", type=int, default=2, help="how many songs get players (default 2; 0: none)")
+    parser.add_argument("--audio-seconds", type=float, default=10.0, help="clip length in seconds (default 10)")
+    parser.add_argument(
+        "--audio-budget-mb", type=float, default=30.0, help="embed at most this much audio, link the rest (default 30)"
+    )
+    parser.add_argument("--title", help="report title")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the report; returns 0."""
+    formats = tuple(f.strip().lower() for f in str(args.format).split(",") if f.strip())
+    if not formats:
+        raise ConfigError("--format needs at least one of " + ", ".join(FORMATS))
+    options = ReportOptions(
+        metrics=list(args.metric),
+        formats=formats,
+        plots=not args.no_plots,
+        n_boot=args.n_boot,
+        confidence=args.confidence,
+        seed=args.seed,
+        audio_songs=list(args.audio_song) if args.audio_song else args.audio_songs,
+        audio_seconds=args.audio_seconds,
+        audio_budget_mb=args.audio_budget_mb,
+        title=args.title,
+    )
+    files = build_report(args.run_dir, args.out, options)
+    print(f"wrote {files.html}")
+    print(f"wrote {files.markdown}")
+    print(f"wrote {files.summary_csv}")
+    print(f"wrote {len(files.plots)} plot file(s) in {files.html.parent / 'plots'} ({files.seconds:.1f} s)")
+    return 0
