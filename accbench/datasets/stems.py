@@ -64,7 +64,7 @@ def load_slakh(
     check: str = "header",
     **options,
 ) -> Dataset:
-    """Read a Slakh2100 tree; songs sorted by split folder then track id.
+    """Read a Slakh2100 tree; songs sorted by track id.
 
     Parameters
     ----------
@@ -84,7 +84,10 @@ def load_slakh(
     wanted = {name.lower() for name in input_classes}
     if not wanted:
         raise DataError("input_classes is empty")
-    metadata_files = sorted(root.glob("*/metadata.yaml")) + sorted(root.glob("*/*/metadata.yaml"))
+    metadata_files = sorted(
+        [*root.glob("*/metadata.yaml"), *root.glob("*/*/metadata.yaml")],
+        key=lambda p: (p.parent.name, str(p)),
+    )
     if not metadata_files:
         raise DataError("no TrackNNNNN/metadata.yaml found (is this a Slakh2100 folder?)", path=str(root))
     candidates: list[Candidate] = []
