@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from accbench import __version__
-from accbench.commands import simulate
+from accbench.commands import data, gate, report, run, simulate
 from accbench.errors import AccbenchError
 
-COMMANDS = (simulate,)
+COMMANDS = (simulate, run, data, report, gate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,52 @@
+"""``accbench run``: sweep models x (t_f, k, latency) x songs and write the results table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a sweep (default: demo set, built-in baselines, a small grid)",
+        description="Run every model on every song at every grid point; resumes an interrupted run of the "
+        "same sweep. Exit status: 0 all tasks succeeded, 1 some failed, 2 error.",
+    )
+    parser.add_argument("--config", type=Path, help="sweep TOML file (default: the embedded demo sweep)")
+    parser.add_argument("--out", type=Path, help="output folder (overrides the config's 'out')")
+    parser.add_argument("--executor", choices=["local", "serial", "ray"], default="local")
+    parser.add_argument("--workers", type=int, help="worker processes (local) or actors per model (ray)")
+    parser.add_argument("--address", help="Ray cluster address, e.g. 'auto' (with --executor ray)")
+    parser.add_argument("--cache-dir", type=Path, help="analysis cache (default $ACCBENCH_CACHE or ~/.cache/accbench)")
+    parser.add_argument("--retry-failed", action="store_true", help="run again the tasks that failed before")
+    parser.add_argument("--overwrite", action="store_true", help="replace results of a different sweep in --out")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from accbench.runner import sweep
+
+    result = sweep(
+        args.config,
+        out=args.out,
+        executor=args.executor,
+        workers=args.workers,
+        address=args.address,
+        cache_dir=args.cache_dir,
+        retry_failed=args.retry_failed,
+        overwrite=args.overwrite,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    tasks = result.manifest.get("tasks", {})
+    print(
+        f"{tasks.get('succeeded', len(result.results))} of {tasks.get('total', '?')} tasks succeeded, "
+        f"{len(result.failures)} failed -> {result.out_dir}"
+    )
+    for failure in result.failures.head(10).itertuples():
+        print(f"  FAILED {failure.model} {failure.config_id} {failure.song}: {failure.error}")
+    if len(result.failures) > 10:
+        print(f"  ... {len(result.failures) - 10} more in {result.out_dir / 'failures.csv'}")
+    return 0 if result.ok else 1

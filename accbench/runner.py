@@ -1,0 +1,475 @@
+"""The sweep runner: the (model x config x song x seed) grid, resumable, on any executor.
+
+:func:`sweep` is what ``accbench run`` calls. It reads the config, loads the dataset, reads each model's
+info once, expands the grid into tasks with deterministic ids, skips tasks a previous (killed) run of the
+same sweep already finished, runs the rest on an executor and writes, in the output folder:
+
+- ``results.parquet`` (or ``.csv``): one row per (model, model version, config, song, seed);
+- ``failures.csv``: one row per failed task (model, config, song, seed, error, call, traceback);
+- ``manifest.json``: accbench and package versions, the config, models and versions, seeds, song content
+  hashes, metric versions, machine, start and end times, and the sweep's fingerprint;
+- ``journal.jsonl``: the driver's append-only log of finished tasks (fsynced line by line), from which a
+  rerun resumes; ``audio/<model>/<config_id>/<song>.wav``: the outputs.
+
+The driver is the only writer of these files; all of them except the journal are replaced atomically.
+A rerun with a changed config, model version or data is refused instead of being mixed into old results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import logging
+import os
+import platform
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accbench.api import to_frames
+from accbench.atomic import atomic_path, atomic_write_text
+from accbench.config import SweepConfig, load_sweep_config
+from accbench.datasets import load_dataset
+from accbench.errors import AccbenchError, ConfigError
+from accbench.executors import Executor, make_executor
+from accbench.protocol import ModelInfo
+from accbench.simulators import SimulationConfig
+from accbench.tasks import Task, TaskOutcome, WorkerContext, config_id, describe_model, task_id
+
+__all__ = ["FAILURE_COLUMNS", "Run", "sweep"]
+
+log = logging.getLogger(__name__)
+
+FAILURE_COLUMNS = ["model", "model_version", "config_id", "song", "seed", "error", "call", "traceback"]
+IDENTITY_COLUMNS = [
+    "model", "model_version", "model_spec", "causal", "baseline", "song", "seed", "config_id",
+    "future_visibility_frames", "future_visibility_ms", "chunk_frames", "chunk_ms", "frame_rate_hz", "sample_rate",
+    "latency", "input_latency_ms", "output_latency_ms", "on_miss", "feasible", "feasible_future_visibility_frames",
+    "inference_time_ms", "deterministic", "repairs", "ref_source", "task_id",
+]  # fmt: skip
+
+
+@dataclass
+class Run:
+    """The outcome of a sweep.
+
+    Attributes
+    ----------
+    results : DataFrame
+        One row per finished task (see the module docstring).
+    failures : DataFrame
+        One row per failed task, columns :data:`FAILURE_COLUMNS`.
+    out_dir : Path
+    manifest : dict
+    """
+
+    results: pd.DataFrame
+    failures: pd.DataFrame
+    out_dir: Path
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when no task failed."""
+        return self.failures.empty
+
+
+def _grid_configs(sweep_config: SweepConfig, info: ModelInfo, seed: int) -> list[SimulationConfig]:
+    grid = sweep_config.grid
+    configs = []
+    combos = itertools.product(
+        grid.future_visibility,
+        grid.chunk_frames,
+        grid.latency,
+        grid.input_latency_ms,
+        grid.output_latency_ms,
+        grid.on_miss,
+    )
+    for future, chunk, latency, input_ms, output_ms, on_miss in combos:
+        future_frames = to_frames(future, "grid.future_visibility", info)
+        chunk_frames = to_frames(chunk, "grid.chunk_frames", info)
+        if on_miss == "auto":
+            on_miss = "ignore" if future_frames > 0 else "truncate"
+        configs.append(
+            SimulationConfig(
+                future_frames, chunk_frames, latency, input_ms, output_ms, on_miss, seed, sweep_config.lenient
+            )
+        )
+    return list(dict.fromkeys(configs))
+
+
+def _metric_versions() -> dict[str, str]:
+    from accbench import metrics
+
+    versions = getattr(metrics, "METRIC_VERSIONS", None) or getattr(metrics, "ANALYZER_VERSIONS", None) or {}
+    return {str(key): str(value) for key, value in dict(versions).items()}
+
+
+def _machine() -> dict[str, Any]:
+    import scipy
+
+    packages = {"numpy": np.__version__, "pandas": pd.__version__, "scipy": scipy.__version__}
+    try:
+        import librosa
+
+        packages["librosa"] = librosa.__version__
+    except ImportError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "packages": packages,
+    }
+
+
+class _Journal:
+    """Append-only JSON-lines log of finished tasks; each line is flushed and fsynced."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        entries: dict[str, dict[str, Any]] = {}
+        if not self.path.is_file():
+            return entries
+        lines = self.path.read_bytes().split(b"\n")
+        for number, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                if number < len(lines) - 1:
+                    log.warning("%s: skipping unreadable line %d", self.path, number + 1)
+                continue  # the last line of a killed run may be cut short; that task simply runs again
+            entries[entry["task_id"]] = entry
+        return entries
+
+    def repair(self) -> None:
+        """Cut a partial last line left by a kill, so new lines start on a line of their own."""
+        if not self.path.is_file():
+            return
+        data = self.path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            keep = data[: data.rfind(b"\n") + 1]
+            with atomic_path(self.path) as temporary:
+                temporary.write_bytes(keep)
+
+    def append(self, outcome: TaskOutcome) -> None:
+        entry = {"task_id": outcome.task_id}
+        if outcome.row is not None:
+            entry["row"] = outcome.row
+        else:
+            entry["failure"] = outcome.failure
+        line = json.dumps(entry, default=_json_default) + "\n"
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _fingerprint(config: SweepConfig, infos: Mapping[str, ModelInfo], song_hashes: Mapping[str, str]) -> str:
+    from accbench import __version__
+
+    payload = {
+        "config": {key: value for key, value in config.to_dict().items() if key != "out"},
+        "models": {label: [info.name, info.version] for label, info in sorted(infos.items())},
+        "songs": dict(sorted(song_hashes.items())),
+        "accbench": __version__,
+        "metric_versions": _metric_versions(),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=IDENTITY_COLUMNS)
+    frame = pd.DataFrame(rows)
+    metric_columns = sorted(column for column in frame.columns if column not in IDENTITY_COLUMNS)
+    frame = frame[[c for c in IDENTITY_COLUMNS if c in frame.columns] + metric_columns]
+    frame = frame.sort_values(["model", "future_visibility_frames", "chunk_frames", "config_id", "song", "seed"])
+    return frame.reset_index(drop=True)
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as temporary:
+        if path.suffix == ".parquet":
+            frame.to_parquet(temporary, index=False)
+        else:
+            frame.to_csv(temporary, index=False)
+
+
+def _prepare_out_dir(out_dir: Path, fingerprint: str, overwrite: bool) -> None:
+    manifest_path = out_dir / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    try:
+        previous = json.loads(manifest_path.read_text())
+    except (json.JSONDecodeError, OSError):
+        previous = {}
+    if previous.get("fingerprint") == fingerprint:
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{out_dir} holds results of a different sweep (config, model versions, data or accbench changed); "
+            "choose another output folder or pass --overwrite to replace them"
+        )
+    log.info("replacing the results of a different sweep in %s", out_dir)
+    for name in ("journal.jsonl", "results.parquet", "results.csv", "failures.csv", "manifest.json"):
+        (out_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(out_dir / "audio", ignore_errors=True)
+
+
+def sweep(
+    config: str | os.PathLike | Mapping[str, Any] | SweepConfig | None = None,
+    *,
+    out: str | os.PathLike | None = None,
+    executor: str | Executor = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    retry_failed: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+) -> Run:
+    """Run a sweep (or finish an interrupted one).
+
+    Parameters
+    ----------
+    config : path, dict, SweepConfig or None
+        A TOML file, a dict of the same shape, or ``None`` for the default sweep (demo set, baselines).
+    out : path, optional
+        Output folder; overrides the config's ``out``.
+    executor : {"local", "serial", "ray"} or Executor
+    workers : int, optional
+        Worker processes (local; default: the number of cores) or actors per model (ray).
+    address : str, optional
+        Ray cluster address (``"auto"`` to join a running cluster).
+    cache_dir : path, optional
+        Analysis cache folder; default ``$ACCBENCH_CACHE`` or ``~/.cache/accbench``.
+    retry_failed : bool
+        Run again the tasks that failed in an earlier run of this sweep.
+    overwrite : bool
+        Replace the results of a *different* sweep found in ``out``.
+    progress : bool
+        Show a progress bar with ETA.
+
+    Returns
+    -------
+    Run
+    """
+    sweep_config = load_sweep_config(config)
+    out_dir = Path(out if out is not None else sweep_config.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cache_dir is None:
+        from accbench.metrics.cache import default_cache_dir
+
+        cache_dir = default_cache_dir() / "analysis"
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+    dataset = load_dataset(
+        sweep_config.dataset.spec, on_error=sweep_config.dataset.on_error, **sweep_config.dataset.options
+    )
+    songs = {song.song_id: song for song in dataset}
+    if not songs:
+        raise AccbenchError(f"dataset {sweep_config.dataset.spec!r} has no usable songs")
+    song_hashes = {song_id: song.content_hash() for song_id, song in songs.items()}
+
+    failures: list[dict[str, Any]] = [
+        {
+            "model": "",
+            "model_version": "",
+            "config_id": "",
+            "song": song_id,
+            "seed": None,
+            "error": f"DataError: song skipped: {reason}",
+            "call": None,
+            "traceback": "",
+        }
+        for song_id, reason in getattr(dataset, "skipped", [])
+    ]
+    infos: dict[str, ModelInfo] = {}
+    tasks: list[Task] = []
+    for index, entry in enumerate(sweep_config.models):
+        label = entry.name or entry.spec
+        try:
+            info = describe_model(entry, songs)
+            label = entry.name or info.name
+            configs = {seed: _grid_configs(sweep_config, info, seed) for seed in sweep_config.seeds}
+        except AccbenchError as error:
+            log.error("model %s: %s", label, error)
+            failures.append(
+                {
+                    "model": label,
+                    "model_version": "",
+                    "config_id": "",
+                    "song": "",
+                    "seed": None,
+                    "error": f"{type(error).__name__}: {error}",
+                    "call": None,
+                    "traceback": "",
+                }
+            )
+            continue
+        if label in infos:
+            raise ConfigError(f"two models are labelled {label!r}; give them distinct names in the config")
+        infos[label] = info
+        for seed, seed_configs in configs.items():
+            for simulation_config in seed_configs:
+                for song_id in songs:
+                    identity = {
+                        "model": label,
+                        "spec": entry.spec,
+                        "options": entry.options,
+                        "version": info.version,
+                        "config": repr(simulation_config),
+                        "song": song_id,
+                        "song_hash": song_hashes[song_id],
+                        "seed": seed,
+                        "metrics": list(sweep_config.metrics),
+                        "embedder": sweep_config.embedder,
+                    }
+                    tasks.append(
+                        Task(
+                            task_id(identity),
+                            index,
+                            label,
+                            info.version,
+                            simulation_config,
+                            config_id(simulation_config),
+                            song_id,
+                            seed,
+                        )
+                    )
+    tasks.sort(key=lambda task: (task.song_id, task.model_index, task.config_id, task.seed))
+
+    fingerprint = _fingerprint(sweep_config, infos, song_hashes)
+    _prepare_out_dir(out_dir, fingerprint, overwrite)
+    journal = _Journal(out_dir / "journal.jsonl")
+    journal.repair()
+    finished = journal.read()
+    if retry_failed:
+        finished = {key: entry for key, entry in finished.items() if "row" in entry}
+    todo = [task for task in tasks if task.task_id not in finished]
+    manifest = _manifest(sweep_config, infos, song_hashes, fingerprint, started, dataset, out_dir)
+    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    log.info(
+        "%d tasks (%d models x configs x %d songs x %d seeds); %d already done, %d to run",
+        len(tasks),
+        len(infos),
+        len(songs),
+        len(sweep_config.seeds),
+        len(tasks) - len(todo),
+        len(todo),
+    )
+
+    context = WorkerContext(
+        models=sweep_config.models,
+        songs=songs,
+        metrics=sweep_config.metrics,
+        out_dir=str(out_dir),
+        cache_dir=str(cache_dir),
+        write_audio=sweep_config.write_audio,
+        embedder=sweep_config.embedder,
+        embedder_options=dict(sweep_config.embedder_options),
+    )
+    runner = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
+    if todo:
+        from tqdm.auto import tqdm
+
+        with tqdm(
+            total=len(tasks),
+            initial=len(tasks) - len(todo),
+            disable=not progress,
+            unit="task",
+            desc="accbench run",
+            dynamic_ncols=True,
+        ) as bar:
+
+            def record(outcome: TaskOutcome) -> None:
+                journal.append(outcome)
+                finished[outcome.task_id] = (
+                    {"row": outcome.row} if outcome.row is not None else {"failure": outcome.failure}
+                )
+                if outcome.failure is not None:
+                    log.warning(
+                        "failed: %s / %s / %s: %s",
+                        outcome.failure["model"],
+                        outcome.failure["config_id"],
+                        outcome.failure["song"],
+                        outcome.failure["error"],
+                    )
+                bar.update(1)
+
+            runner.run(todo, context, record)
+
+    wanted = {task.task_id for task in tasks}
+    rows = [entry["row"] for key, entry in finished.items() if key in wanted and "row" in entry]
+    failures += [entry["failure"] for key, entry in finished.items() if key in wanted and "failure" in entry]
+    results = _results_frame(rows)
+    failure_frame = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
+    suffix = ".parquet" if sweep_config.results_format == "parquet" else ".csv"
+    _write_table(results, out_dir / f"results{suffix}")
+    _write_table(failure_frame, out_dir / "failures.csv")
+    manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    manifest["tasks"] = {"total": len(tasks), "succeeded": len(rows), "failed": len(failure_frame)}
+    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    log.info("%d rows, %d failures -> %s", len(results), len(failure_frame), out_dir)
+    return Run(results, failure_frame, out_dir, manifest)
+
+
+def _manifest(
+    config: SweepConfig,
+    infos: Mapping[str, ModelInfo],
+    song_hashes: Mapping[str, str],
+    fingerprint: str,
+    started: str,
+    dataset: Any,
+    out_dir: Path,
+) -> dict[str, Any]:
+    from accbench import __version__
+
+    return {
+        "accbench_version": __version__,
+        "created": started,
+        "finished": None,
+        "fingerprint": fingerprint,
+        "config": config.to_dict(),
+        "config_source": config.source,
+        "models": [
+            {
+                "name": label,
+                "model_name": info.name,
+                "version": info.version,
+                "causal": info.causal,
+                "sample_rate": info.sample_rate,
+                "hop": info.hop,
+            }
+            for label, info in infos.items()
+        ],
+        "seeds": list(config.seeds),
+        "dataset": {
+            "spec": config.dataset.spec,
+            "options": config.dataset.options,
+            "name": getattr(dataset, "name", config.dataset.spec),
+            "skipped": [list(item) for item in getattr(dataset, "skipped", [])],
+        },
+        "songs": dict(song_hashes),
+        "metric_versions": _metric_versions(),
+        "machine": _machine(),
+        "results": f"results.{'parquet' if config.results_format == 'parquet' else 'csv'}",
+    }

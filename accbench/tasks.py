@@ -1,0 +1,290 @@
+"""Sweep tasks and how one task runs inside a worker process.
+
+A task is one (model, config, song, seed). Its id is a hash of everything that determines its result (the
+model spec, options and version, the simulation config, the song's content hash, the seed and the metric
+groups), so a resumed sweep recognises finished work and never mixes results of a changed config or model
+version. :func:`execute_task` runs in a worker: it loads the model once per process, loads the song at the
+model's rate, simulates, writes the output audio atomically, scores it and returns a row (or a failure).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import json
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accbench.audio import write_audio_atomic
+from accbench.config import ModelEntry
+from accbench.datasets import Song
+from accbench.errors import AccbenchError, ModelError
+from accbench.models import BUILTIN_MODELS, load_model
+from accbench.protocol import ModelInfo, StreamingModel
+from accbench.simulators import SimulationConfig, run_stream
+from accbench.units import frames_to_ms
+
+__all__ = ["Task", "TaskOutcome", "WorkerContext", "config_id", "execute_task", "task_id"]
+
+
+def config_id(config: SimulationConfig) -> str:
+    """A stable, readable, file-system-safe id of a simulation config, e.g. ``tf-10_k4_3f2a9c1b``."""
+    payload = json.dumps(
+        [
+            config.future_visibility,
+            config.chunk_frames,
+            str(config.latency),
+            config.input_latency_ms,
+            config.output_latency_ms,
+            config.on_miss,
+            config.lenient,
+        ],
+        separators=(",", ":"),
+    )
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:8]
+    return f"tf{config.future_visibility}_k{config.chunk_frames}_{digest}"
+
+
+def task_id(parts: dict[str, Any]) -> str:
+    """SHA-256 (first 20 hex digits) of the JSON of everything that determines a task's result."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: a model entry, a config, a song and a seed."""
+
+    task_id: str
+    model_index: int
+    model_label: str
+    model_version: str
+    config: SimulationConfig
+    config_id: str
+    song_id: str
+    seed: int
+
+
+@dataclass
+class TaskOutcome:
+    """A finished task: a results row, or a failure."""
+
+    task_id: str
+    row: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What every worker needs, sent once per worker process."""
+
+    models: tuple[ModelEntry, ...]
+    songs: dict[str, Song]
+    metrics: tuple[str, ...]
+    out_dir: str
+    cache_dir: str | None
+    write_audio: bool
+    embedder: str = "spectral"
+    embedder_options: dict[str, Any] = field(default_factory=dict)
+
+
+class MismatchSource:
+    """Another song's reference for the ``mismatch`` baseline: the next song (sorted ids, cycling) with one."""
+
+    def __init__(self, songs: dict[str, Song], sample_rate: int) -> None:
+        self.songs = songs
+        self.sample_rate = sample_rate
+
+    def __call__(self, song_id: str) -> np.ndarray:
+        candidates = sorted(name for name, song in self.songs.items() if name != song_id and song.reference is not None)
+        if not candidates:
+            raise ModelError("mismatch needs at least one other song with a reference", model="mismatch", song=song_id)
+        following = [name for name in candidates if name > song_id]
+        other = following[0] if following else candidates[0]
+        loaded = self.songs[other].load(self.sample_rate)
+        return loaded.reference
+
+
+def instantiate(entry: ModelEntry, songs: dict[str, Song]) -> StreamingModel:
+    """Load a sweep's model; ``mismatch`` gets the dataset's other songs as its source."""
+    options = dict(entry.options)
+    if entry.spec == "mismatch" and "accompaniments" not in options:
+        probe = load_model("silence", **{key: options[key] for key in ("sample_rate", "hop") if key in options})
+        options["accompaniments"] = MismatchSource(songs, probe.info.sample_rate)
+    return load_model(entry.spec, **options)
+
+
+def describe_model(entry: ModelEntry, songs: dict[str, Song]) -> ModelInfo:
+    """Load a model once to read its :class:`ModelInfo`, then close it."""
+    model = instantiate(entry, songs)
+    try:
+        return model.info
+    finally:
+        model.close()
+
+
+class _WorkerState:
+    def __init__(self, context: WorkerContext) -> None:
+        self.context = context
+        self.models: dict[int, StreamingModel] = {}
+        self.loaded: dict[tuple[str, int], Any] = {}
+        from accbench.metrics.cache import AnalysisCache
+
+        self.cache = AnalysisCache(context.cache_dir)
+
+    def model(self, index: int) -> StreamingModel:
+        if index not in self.models:
+            self.models[index] = instantiate(self.context.models[index], self.context.songs)
+        return self.models[index]
+
+    def song(self, song_id: str, sample_rate: int):
+        key = (song_id, sample_rate)
+        if key not in self.loaded:
+            if len(self.loaded) >= 4:  # keep a few songs: tasks of one song tend to run together
+                self.loaded.pop(next(iter(self.loaded)))
+            self.loaded[key] = self.context.songs[song_id].load(sample_rate)
+        return self.loaded[key]
+
+    def close(self) -> None:
+        for model in self.models.values():
+            with contextlib.suppress(Exception):  # closing must not hide results already produced
+                model.close()
+        self.models.clear()
+
+
+_STATE: _WorkerState | None = None
+
+
+def init_worker(context: WorkerContext) -> None:
+    """Process-pool initializer: set up this worker's model and song caches."""
+    global _STATE
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if _STATE is not None:
+        _STATE.close()
+    _STATE = _WorkerState(context)
+    atexit.register(_STATE.close)
+
+
+def close_worker() -> None:
+    """Close the models this process loaded (end of a serial run)."""
+    global _STATE
+    if _STATE is not None:
+        _STATE.close()
+        _STATE = None
+
+
+def run_in_worker(task: Task) -> TaskOutcome:
+    """Run a task with the state :func:`init_worker` set up (the process-pool entry point)."""
+    if _STATE is None:
+        raise RuntimeError("init_worker was not called in this process")
+    marker = Path(_STATE.context.out_dir) / ".inflight" / f"{task.task_id}.{os.getpid()}"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+    try:
+        return execute_task(task, _STATE)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _failure(task: Task, error: BaseException) -> dict[str, Any]:
+    call = getattr(error, "call", None)
+    summary = traceback.format_exception(type(error), error, error.__traceback__, limit=-3)
+    return {
+        "model": task.model_label,
+        "model_version": task.model_version,
+        "config_id": task.config_id,
+        "song": task.song_id,
+        "seed": task.seed,
+        "error": f"{type(error).__name__}: {error}",
+        "call": call,
+        "traceback": "".join(summary)[-2000:],
+    }
+
+
+def config_columns(config: SimulationConfig, info: ModelInfo) -> dict[str, Any]:
+    """The config columns of a results row."""
+    return {
+        "config_id": config_id(config),
+        "future_visibility_frames": config.future_visibility,
+        "future_visibility_ms": frames_to_ms(config.future_visibility, info.sample_rate, info.hop),
+        "chunk_frames": config.chunk_frames,
+        "chunk_ms": frames_to_ms(config.chunk_frames, info.sample_rate, info.hop),
+        "frame_rate_hz": info.sample_rate / info.hop,
+        "sample_rate": info.sample_rate,
+        "latency": str(config.latency_model(info)),
+        "input_latency_ms": config.input_latency_ms,
+        "output_latency_ms": config.output_latency_ms,
+        "on_miss": config.on_miss,
+    }
+
+
+def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
+    """Simulate and score one task; any error becomes a failure outcome, never an exception."""
+    from accbench.metrics import score
+
+    context = state.context
+    entry = context.models[task.model_index]
+    try:
+        model = state.model(task.model_index)
+        info = model.info
+        song = state.song(task.song_id, info.sample_rate)
+        from accbench.api import prepare_audio
+
+        x = prepare_audio(song.input, info.sample_rate, info, name="input", song=task.song_id, channels=info.channels)
+        reference = None
+        if song.reference is not None:
+            reference = prepare_audio(
+                song.reference, info.sample_rate, info, name="reference", song=task.song_id, channels=info.channels
+            )
+        if info.reference_access != "none" and reference is None:
+            raise ModelError("this baseline needs a reference accompaniment", model=info.name, song=task.song_id)
+        result = run_stream(model, x, task.config, reference=reference, song_id=task.song_id)
+        if context.write_audio:
+            path = Path(context.out_dir) / "audio" / task.model_label / task.config_id / f"{task.song_id}.wav"
+            write_audio_atomic(path, result.output, result.sample_rate)
+            inputs = Path(context.out_dir) / "audio" / "inputs" / f"{task.song_id}.wav"
+            if not inputs.exists():
+                write_audio_atomic(inputs, song.input, song.sample_rate)
+        scores = score(
+            song.input,
+            result.output,
+            sample_rate=result.sample_rate,
+            reference=song.reference,
+            annotations=song.annotations,
+            events=result.events,
+            metrics=list(context.metrics),
+            cache=state.cache,
+            song=task.song_id,
+        )
+    except AccbenchError as error:
+        return TaskOutcome(task.task_id, failure=_failure(task, error))
+    except Exception as error:  # a model's own bug must not stop the sweep
+        return TaskOutcome(task.task_id, failure=_failure(task, error))
+    summary = result.summary
+    row: dict[str, Any] = {
+        "model": task.model_label,
+        "model_version": info.version,
+        "model_spec": entry.spec,
+        "causal": info.causal,
+        "baseline": entry.spec in BUILTIN_MODELS,
+        "song": task.song_id,
+        "seed": task.seed,
+        **config_columns(task.config, info),
+        "feasible": summary.feasible,
+        "feasible_future_visibility_frames": (
+            float("nan") if summary.feasible_future_visibility is None else float(summary.feasible_future_visibility)
+        ),
+        "inference_time_ms": summary.mean_inference_time_ms,
+        "deterministic": summary.deterministic,
+        "repairs": summary.repairs,
+        "ref_source": scores.ref_source,
+        "task_id": task.task_id,
+    }
+    row.update(scores.values)
+    return TaskOutcome(task.task_id, row=row)
