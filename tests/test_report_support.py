@@ -198,7 +198,10 @@ def make_events(
         finish = call_start + d
         deadline = start - output_latency_samples
         late = finish - deadline
-        underrun = int(min(size, max(0, late))) if on_miss == "truncate" else (size if late > 0 else 0)
+        if on_miss == "truncate":
+            underrun = int(min(size, max(0, late)))
+        else:
+            underrun = size if late > 0 and on_miss == "drop" else 0
         rows.append(
             {
                 "index": j,

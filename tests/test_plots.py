@@ -1,0 +1,173 @@
+"""Plots for every grid shape, with NaN metrics and a single song; the frontier rule; the timeline figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from test_report_support import HOP, SAMPLE_RATE, make_events, make_results, register_specs
+
+from accbench.errors import DataError
+from accbench.reports.aggregate import aggregate
+from accbench.reports.plots import (
+    frontier_table,
+    make_plots,
+    plot_frontier,
+    plot_heatmap,
+    plot_metric_vs_chunk,
+    plot_metric_vs_visibility,
+    plot_timing_vs_inference,
+)
+from accbench.reports.timeline import plot_timeline, save_timeline
+
+GRIDS = {
+    "1x1": ((0,), (2,)),
+    "1xN": ((0,), (1, 2, 5)),
+    "Nx1": ((-4, -2, 0), (2,)),
+    "NxM": ((-4, -2, 0, 2), (2, 5)),
+}
+METRICS = ["beat.f_measure", "timing.miss_rate"]
+
+
+@pytest.fixture(autouse=True)
+def _specs() -> None:
+    register_specs()
+
+
+def _png_ok(path: Path) -> None:
+    assert path.is_file() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("grid", list(GRIDS))
+def test_plots_for_every_grid_shape_with_nan_metric(tmp_path: Path, grid: str) -> None:
+    future_visibility, chunk_frames = GRIDS[grid]
+    table = make_results(
+        future_visibility=future_visibility,
+        chunk_frames=chunk_frames,
+        songs=("a", "b", "c"),
+        models=("mymodel",),
+        nan_metrics=("harmony.majmin",),
+    )
+    summary = aggregate(table, [*METRICS, "harmony.majmin"], n_boot=200)
+    formats = ("png", "svg") if grid == "NxM" else ("png",)
+    plots = make_plots(summary, tmp_path, formats=formats, dpi=40, frontier_metrics=["harmony.majmin"])
+    kinds = {p.kind for p in plots}
+    assert kinds == {"vs_visibility", "vs_chunk", "heatmap", "frontier", "timing"}
+    assert any(p.metric == "harmony.majmin" for p in plots)  # an all-NaN metric still gets (empty) plots
+    for plot in plots:
+        assert [p.suffix for p in plot.paths] == [f".{f}" for f in formats]
+        _png_ok(plot.paths[0])
+        if grid == "NxM":
+            assert plot.paths[1].read_text().lstrip().startswith("<?xml")
+
+
+def test_single_song_gives_point_intervals_and_plots(tmp_path: Path) -> None:
+    table = make_results(songs=("only",), models=("mymodel",), future_visibility=(-2, 0), chunk_frames=(2, 5))
+    summary = aggregate(table, ["beat.f_measure"], n_boot=200)
+    assert (summary["ci_low"] == summary["mean"]).all() and (summary["ci_high"] == summary["mean"]).all()
+    assert (summary["n_songs"] == 1).all()
+    plots = make_plots(summary, tmp_path, dpi=40)
+    assert [p.kind for p in plots] == ["vs_visibility", "vs_chunk", "heatmap", "frontier"]
+    for plot in plots:
+        _png_ok(plot.paths[0])
+
+
+def test_figures_say_what_they_show() -> None:
+    summary = aggregate(make_results(songs=("a", "b")), METRICS, n_boot=200)
+    figure = plot_metric_vs_visibility(summary, "beat.f_measure")
+    assert isinstance(figure, Figure)
+    assert "higher is better" in figure.get_suptitle()
+    visible = [a for a in figure.axes if a.get_visible()]
+    assert [a.get_title() for a in visible] == ["follower", "mymodel"]  # baselines are lines, not panels
+    assert all(a.get_xlabel() == "future visibility t_f [ms]" for a in visible)
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "k = 40 ms" in legend and "silence (baseline)" in legend and "not real-time feasible" in legend
+    assert any("oracle" in t and "non-causal" in t for t in legend)
+    assert "lower is better" in plot_metric_vs_chunk(summary, "timing.miss_rate").get_suptitle()
+    heat = plot_heatmap(summary, "beat.f_measure")
+    assert len([a for a in heat.axes if a.get_label() != "<colorbar>"]) >= 4
+    assert plot_timing_vs_inference(summary).axes
+    assert plot_frontier(summary, "beat.f_measure").axes[0].get_xlabel().startswith("inference time")
+
+
+def test_frontier_follows_the_feasibility_rule() -> None:
+    """t_f <= floor((-L_in - L_out - d) * R) and d <= k: with L_in = L_out = 10 ms and R = 50 Hz."""
+    table = make_results(models=("m",), baselines=(), future_visibility=(-4, -2, -1, 0), chunk_frames=(2, 5))
+    summary = aggregate(table, ["beat.f_measure"], n_boot=200)
+    means = summary.set_index("config_id")["mean"]
+    frontier = frontier_table(summary, "beat.f_measure", [0.0, 20.0, 25.0, 45.0, 60.0, 61.0, 101.0]).set_index(
+        "inference_ms"
+    )
+    # d = 0: bound floor(-20 ms * 50 Hz) = -1 frame, best is t_f = -1 with the smaller chunk.
+    assert frontier.loc[0.0, "config_id"] == "tf-1_k2" and frontier.loc[0.0, "best"] == means["tf-1_k2"]
+    assert frontier.loc[20.0, "config_id"] == "tf-2_k2"  # bound floor(-40 ms * 50 Hz) = -2
+    assert frontier.loc[25.0, "config_id"] == "tf-4_k2"  # bound -3: only t_f = -4
+    assert frontier.loc[45.0, "config_id"] == "tf-4_k5"  # d > k = 40 ms rules out the small chunk
+    assert frontier.loc[60.0, "config_id"] == "tf-4_k5"
+    assert np.isnan(frontier.loc[61.0, "best"])  # bound -5: nothing is feasible
+    assert np.isnan(frontier.loc[101.0, "best"])  # slower than real time for every chunk
+
+
+def _song(n: int) -> np.ndarray:
+    t = np.arange(n) / SAMPLE_RATE
+    return (0.5 * np.sin(2 * np.pi * 3 * t) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)[np.newaxis]
+
+
+@pytest.mark.parametrize("on_miss", ["truncate", "drop", "ignore"])
+def test_timeline_marks_misses_and_underruns(tmp_path: Path, on_miss: str) -> None:
+    events = make_events(n_calls=10, future_visibility=-4, inference_samples=[300, 300, 900, 300], on_miss=on_miss)
+    audio = _song(events.attrs["n_samples"])
+    figure = plot_timeline(audio, events)
+    misses = int((~events["on_time"]).sum())
+    assert misses > 0
+    assert f"{misses} of 10 calls missed" in figure.get_suptitle()
+    assert "t_f = -4 frames (-80 ms)" in figure.get_suptitle()
+    _, calls, output = figure.axes[:3]
+    hatched = [p for p in output.patches if p.get_hatch() == "//"]
+    assert len(hatched) == int((events["underrun_samples"] > 0).sum())
+    assert (len(hatched) == 0) == (on_miss == "ignore")
+    assert [t.get_text() for t in calls.get_yticklabels()][:2] == ["j=0", "j=1"]
+    late_labels = [t for t in calls.texts if t.get_text() == "late"]
+    assert len(late_labels) == misses
+    for path in (tmp_path / "timeline.png", tmp_path / "timeline.svg"):
+        save_timeline(path, audio, events, max_calls=6)
+        assert path.stat().st_size > 1000
+
+
+def test_timeline_window_and_bad_input() -> None:
+    events = make_events(n_calls=30, chunk_frames=2, future_visibility=-3)
+    audio = _song(events.attrs["n_samples"])
+    figure = plot_timeline(audio[0], events, first_call=10, max_calls=5)
+    labels = [t.get_text() for t in figure.axes[1].get_yticklabels()]
+    assert labels == ["j=10", "j=11", "j=12", "j=13", "j=14"]
+    left, right = figure.axes[2].get_xlim()
+    assert left < 10 * 2 * HOP / SAMPLE_RATE < right < 20 * 2 * HOP / SAMPLE_RATE
+    with pytest.raises(DataError, match="lacks column"):
+        plot_timeline(audio, events.drop(columns=["deadline"]))
+    bare = events.copy()
+    bare.attrs = {}
+    with pytest.raises(DataError, match="sample_rate"):
+        plot_timeline(audio, bare)
+
+
+def test_timeline_from_the_simulator(tmp_path: Path) -> None:
+    """The real simulator's event log draws (skipped while the simulator is not importable)."""
+    api = pytest.importorskip("accbench.api")
+    n = SAMPLE_RATE
+    audio = _song(n)
+    result = api.simulate(
+        "oracle-delayed",
+        audio,
+        sample_rate=SAMPLE_RATE,
+        reference=audio,
+        future_visibility=-2,
+        chunk_frames=5,
+        latency="fixed:30ms",
+        input_latency_ms=10,
+        output_latency_ms=10,
+        model_options={"sample_rate": SAMPLE_RATE, "hop": HOP},
+    )
+    path = save_timeline(tmp_path / "timeline.png", result.input, result.events)
+    _png_ok(path)
