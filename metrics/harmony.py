@@ -99,7 +99,10 @@ def validate(
         if not np.all(np.isfinite(array)) or np.any(array[:, 1] < array[:, 0]):
             raise ValueError(f"{name} intervals must be finite with end >= start")
         for label in label_list:
-            mir_eval.chord.validate_chord_label(label)
+            try:
+                mir_eval.chord.validate_chord_label(label)
+            except mir_eval.chord.InvalidChordException as error:
+                raise ValueError(f"{name} chord label {label!r}: {error}") from None
         out.extend([array, label_list])
     return out[0], out[1], out[2], out[3]
 
