@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from accbench.errors import ConfigError
-from accbench.tasks import Task, TaskOutcome, WorkerContext, close_worker, init_worker, run_in_worker
+from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, close_worker, init_worker, run_in_worker
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SerialExecutor", "make_executor"]
 
@@ -39,19 +39,22 @@ class Executor:
 
     name = "executor"
 
-    def run(self, tasks: Sequence[Task], context: WorkerContext, on_result: OnResult) -> None:
+    def run(self, tasks: Sequence[Task | AnalysisTask], context: WorkerContext, on_result: OnResult) -> None:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release workers kept between :meth:`run` calls."""
 
-def _crash_outcome(task: Task, detail: str) -> TaskOutcome:
+
+def _crash_outcome(task: Task | AnalysisTask, detail: str) -> TaskOutcome:
     return TaskOutcome(
         task.task_id,
         failure={
-            "model": task.model_label,
-            "model_version": task.model_version,
-            "config_id": task.config_id,
+            "model": getattr(task, "model_label", ""),
+            "model_version": getattr(task, "model_version", ""),
+            "config_id": getattr(task, "config_id", ""),
             "song": task.song_id,
-            "seed": task.seed,
+            "seed": getattr(task, "seed", None),
             "error": f"WorkerCrash: {detail}",
             "call": None,
             "traceback": "",
@@ -80,14 +83,26 @@ class LocalExecutor(Executor):
 
     def __init__(self, workers: int | None = None) -> None:
         self.workers = max(1, int(workers or os.cpu_count() or 1))
+        self._kept: tuple[concurrent.futures.ProcessPoolExecutor, WorkerContext] | None = None
 
     def _pool(self, context: WorkerContext, workers: int) -> concurrent.futures.ProcessPoolExecutor:
-        return concurrent.futures.ProcessPoolExecutor(
+        if workers == self.workers and self._kept is not None and self._kept[1] is context:
+            return self._kept[0]  # workers keep their loaded models between the analysis and grid phases
+        pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
             initargs=(context,),
         )
+        if workers == self.workers:
+            self.close()
+            self._kept = (pool, context)
+        return pool
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept[0].shutdown(wait=True, cancel_futures=True)
+            self._kept = None
 
     def _inflight(self, context: WorkerContext) -> set[str]:
         folder = Path(context.out_dir) / ".inflight"
@@ -116,7 +131,7 @@ class LocalExecutor(Executor):
         self, tasks: list[Task], context: WorkerContext, workers: int, on_result: OnResult, remaining: dict[str, Task]
     ) -> bool:
         """Run ``tasks`` in a fresh pool; returns ``True`` if the pool broke."""
-        pool = self._pool(context, min(workers, len(tasks)))
+        pool = self._pool(context, workers)
         broken = False
         try:
             futures = {pool.submit(run_in_worker, task): task for task in tasks}
@@ -129,7 +144,11 @@ class LocalExecutor(Executor):
                 remaining.pop(outcome.task_id, None)
                 on_result(outcome)
         finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
+            kept = self._kept is not None and self._kept[0] is pool
+            if broken and kept:
+                self._kept = None
+            if broken or not kept:
+                pool.shutdown(wait=not broken, cancel_futures=True)
         return broken
 
 
@@ -175,50 +194,57 @@ class RayExecutor(Executor):
             if started_here:
                 ray.shutdown()
 
-    def _run(self, ray: Any, tasks: Sequence[Task], context: WorkerContext, on_result: OnResult) -> None:
+    def _run(self, ray: Any, tasks: Sequence[Task | AnalysisTask], context: WorkerContext, on_result: OnResult) -> None:
+        def group(task: Task | AnalysisTask) -> int:
+            return getattr(task, "model_index", -1)  # -1: song analyses, which load no model
+
+        def resources(index: int) -> tuple[float, float]:
+            return (1.0, 0.0) if index < 0 else (context.models[index].num_cpus, context.models[index].num_gpus)
+
         actor_class = ray.remote(_RayWorker)
-        by_model: dict[int, list[Task]] = {}
-        for task in tasks:
-            by_model.setdefault(task.model_index, []).append(task)
         context_ref = ray.put(context)
-        cpus = float(ray.cluster_resources().get("CPU", 1))
-        pending: dict[Any, tuple[Any, Task, int]] = {}
-        queues: dict[int, list[Task]] = {index: list(reversed(items)) for index, items in by_model.items()}
-        idle: dict[int, list[Any]] = {}
+        created: list[Any] = []
 
         def new_actor(index: int) -> Any:
-            entry = context.models[index]
-            return actor_class.options(num_cpus=entry.num_cpus, num_gpus=entry.num_gpus).remote(context_ref)
+            num_cpus, num_gpus = resources(index)
+            actor = actor_class.options(num_cpus=num_cpus, num_gpus=num_gpus).remote(context_ref)
+            created.append(actor)
+            return actor
 
-        for index in by_model:
-            entry = context.models[index]
-            count = self.workers or max(1, int(cpus // max(entry.num_cpus, 1e-9)))
-            idle[index] = [new_actor(index) for _ in range(min(count, len(by_model[index])))]
+        queues: dict[int, list[Task | AnalysisTask]] = {}
+        for task in reversed(tasks):
+            queues.setdefault(group(task), []).append(task)
+        pending: dict[Any, tuple[Any, Task | AnalysisTask, int]] = {}
 
-        def submit(actor: Any, task: Task, attempt: int) -> None:
+        def submit(actor: Any, task: Task | AnalysisTask, attempt: int) -> None:
             pending[actor.run.remote(task)] = (actor, task, attempt)
 
-        for index, actors in idle.items():
-            while actors and queues[index]:
-                submit(actors.pop(), queues[index].pop(), 0)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            reference = done[0]
-            actor, task, attempt = pending.pop(reference)
-            try:
-                outcome = ray.get(reference)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
-                # The actor's process died: replace it (the model loads again) and retry the task once.
+        cpus = float(ray.cluster_resources().get("CPU", 1))
+        for index, queue in queues.items():
+            count = self.workers or max(1, int(cpus // max(resources(index)[0], 1e-9)))
+            for _ in range(min(count, len(queue))):
+                submit(new_actor(index), queue.pop(), 0)
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                actor, task, attempt = pending.pop(done[0])
+                try:
+                    outcome = ray.get(done[0])
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+                    # The actor's process died: replace it (its model loads again) and retry the task once.
+                    ray.kill(actor, no_restart=True)
+                    actor = new_actor(group(task))
+                    if attempt == 0:
+                        log.warning("ray actor died on task %s; retrying once on a new actor", task.task_id)
+                        submit(actor, task, 1)
+                        continue
+                    outcome = _crash_outcome(task, f"the ray actor died twice running it ({type(error).__name__})")
+                on_result(outcome)
+                if queues[group(task)]:
+                    submit(actor, queues[group(task)].pop(), 0)
+        finally:
+            for actor in created:
                 ray.kill(actor, no_restart=True)
-                actor = new_actor(task.model_index)
-                if attempt == 0:
-                    log.warning("ray actor died on task %s; retrying once on a new actor", task.task_id)
-                    submit(actor, task, 1)
-                    continue
-                outcome = _crash_outcome(task, f"the ray actor died twice running it ({type(error).__name__})")
-            on_result(outcome)
-            if queues[task.model_index]:
-                submit(actor, queues[task.model_index].pop(), 0)
 
 
 class _RayWorker:

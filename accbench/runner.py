@@ -41,7 +41,7 @@ from accbench.errors import AccbenchError, ConfigError
 from accbench.executors import Executor, make_executor
 from accbench.protocol import ModelInfo
 from accbench.simulators import SimulationConfig
-from accbench.tasks import Task, TaskOutcome, WorkerContext, config_id, describe_model, task_id
+from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, config_id, describe_model, task_id
 
 __all__ = ["FAILURE_COLUMNS", "Run", "sweep"]
 
@@ -52,7 +52,8 @@ IDENTITY_COLUMNS = [
     "model", "model_version", "model_spec", "causal", "baseline", "song", "seed", "config_id",
     "future_visibility_frames", "future_visibility_ms", "chunk_frames", "chunk_ms", "frame_rate_hz", "sample_rate",
     "latency", "input_latency_ms", "output_latency_ms", "on_miss", "feasible", "feasible_future_visibility_frames",
-    "inference_time_ms", "deterministic", "repairs", "ref_source", "task_id",
+    "inference_time_ms", "deterministic", "repairs", "ref_source", "ref_source_beats", "ref_source_chords",
+    "skipped", "notes", "task_id",
 ]  # fmt: skip
 
 
@@ -415,7 +416,14 @@ def sweep(
                     )
                 bar.update(1)
 
-            runner.run(todo, context, record)
+            analyses = _analysis_tasks(todo, infos, sweep_config)
+            try:
+                if analyses:
+                    log.info("analysing the input and reference of %d song(s) once", len(analyses))
+                    runner.run(analyses, context, lambda outcome: None)
+                runner.run(todo, context, record)
+            finally:
+                runner.close()
 
     wanted = {task.task_id for task in tasks}
     rows = [entry["row"] for key, entry in finished.items() if key in wanted and "row" in entry]
@@ -430,6 +438,18 @@ def sweep(
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     log.info("%d rows, %d failures -> %s", len(results), len(failure_frame), out_dir)
     return Run(results, failure_frame, out_dir, manifest)
+
+
+def _analysis_tasks(todo: list[Task], infos: Mapping[str, ModelInfo], config: SweepConfig) -> list[AnalysisTask]:
+    """One analysis task per (song, model sample rate) among the tasks still to run."""
+    needed = sorted({(task.song_id, infos[task.model_label].sample_rate) for task in todo})
+    metrics = tuple(metric for metric in config.metrics if metric != "timing")
+    if not metrics:
+        return []
+    return [
+        AnalysisTask(f"analyse:{song_id}:{sample_rate}", song_id, sample_rate, metrics)
+        for song_id, sample_rate in needed
+    ]
 
 
 def _manifest(

@@ -30,7 +30,7 @@ from accbench.protocol import ModelInfo, StreamingModel
 from accbench.simulators import SimulationConfig, run_stream
 from accbench.units import frames_to_ms
 
-__all__ = ["Task", "TaskOutcome", "WorkerContext", "config_id", "execute_task", "task_id"]
+__all__ = ["AnalysisTask", "Task", "TaskOutcome", "WorkerContext", "config_id", "execute_task", "task_id"]
 
 
 def config_id(config: SimulationConfig) -> str:
@@ -68,6 +68,19 @@ class Task:
     config_id: str
     song_id: str
     seed: int
+
+
+@dataclass(frozen=True)
+class AnalysisTask:
+    """Analyse one song's input and reference once, before the grid runs (fills the analysis cache).
+
+    Without this phase, parallel workers that start on the same song at the same time would each analyse it.
+    """
+
+    task_id: str
+    song_id: str
+    sample_rate: int
+    metrics: tuple[str, ...]
 
 
 @dataclass
@@ -179,10 +192,12 @@ def close_worker() -> None:
         _STATE = None
 
 
-def run_in_worker(task: Task) -> TaskOutcome:
+def run_in_worker(task: Task | AnalysisTask) -> TaskOutcome:
     """Run a task with the state :func:`init_worker` set up (the process-pool entry point)."""
     if _STATE is None:
         raise RuntimeError("init_worker was not called in this process")
+    if isinstance(task, AnalysisTask):
+        return analyse_song(task, _STATE)
     marker = Path(_STATE.context.out_dir) / ".inflight" / f"{task.task_id}.{os.getpid()}"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
@@ -222,6 +237,32 @@ def config_columns(config: SimulationConfig, info: ModelInfo) -> dict[str, Any]:
         "output_latency_ms": config.output_latency_ms,
         "on_miss": config.on_miss,
     }
+
+
+def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
+    """Compute (or find cached) every analysis of a song's input and reference that scoring will need.
+
+    Scoring a silent output runs exactly the input, input-mix and reference-mix analyses of the grid's tasks;
+    the silent output itself is decided without analysis.
+    """
+    from accbench.metrics import score
+
+    try:
+        song = state.song(task.song_id, task.sample_rate)
+        silent = np.zeros_like(song.input)
+        score(
+            song.input,
+            silent,
+            sample_rate=song.sample_rate,
+            reference=song.reference,
+            annotations=song.annotations,
+            metrics=[metric for metric in task.metrics if metric != "timing"],
+            cache=state.cache,
+            song=task.song_id,
+        )
+    except Exception as error:  # the grid's tasks of this song will fail with the same error, and record it
+        return TaskOutcome(task.task_id, failure={"song": task.song_id, "error": f"{type(error).__name__}: {error}"})
+    return TaskOutcome(task.task_id)
 
 
 def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
@@ -283,8 +324,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
         "inference_time_ms": summary.mean_inference_time_ms,
         "deterministic": summary.deterministic,
         "repairs": summary.repairs,
-        "ref_source": scores.ref_source,
         "task_id": task.task_id,
     }
-    row.update(scores.values)
+    row.update(scores.to_dict())
     return TaskOutcome(task.task_id, row=row)
