@@ -4,8 +4,7 @@ An embedder maps equal-length mono windows at its own sample rate to L2-normalis
 
 - ``clap``: LAION CLAP's audio tower (HTSAT + projection) as implemented by ``transformers``
   (``ClapAudioModelWithProjection`` + ``ClapFeatureExtractor``), loaded from a *local* model folder
-  (``model=`` / ``--clap-model DIR`` / ``$ACCBENCH_CLAP_MODEL``) or from LAION's original ``.pt`` checkpoint
-  (see :mod:`accbench.metrics.clap_checkpoint`). Nothing is ever downloaded: loading passes
+  (``model=`` / ``--clap-model DIR`` / ``$ACCBENCH_CLAP_MODEL``). Nothing is ever downloaded: loading passes
   ``local_files_only=True`` and refuses anything that is not an existing folder or file. 48 kHz, 10 s windows.
 - ``spectral``: log-mel statistics and chroma, no weights; for CI and smoke runs. Its scores are **not
   comparable to CLAP**: its metrics carry a ``spectral_`` prefix and its label says so.
@@ -47,13 +46,13 @@ __all__ = [
 ]
 
 CLAP_MODEL_ENV = "ACCBENCH_CLAP_MODEL"
-"""Environment variable naming the local CLAP model folder (or ``.pt`` file) when none is passed."""
+"""Environment variable naming the local CLAP model folder when none is passed."""
 
 _CLAP_HELP = (
     "no CLAP model given: pass --clap-model DIR (or model=DIR), or set ACCBENCH_CLAP_MODEL, to a local folder "
     "holding a LAION CLAP checkpoint in transformers format (config.json, preprocessor_config.json, "
-    "model.safetensors), e.g. a copy of the Hugging Face repository laion/larger_clap_music, or to LAION's "
-    "original .pt file (e.g. music_audioset_epoch_15_esc_90.14.pt). accbench never downloads models; "
+    "model.safetensors), e.g. a copy of the Hugging Face repository laion/larger_clap_music. "
+    "accbench never downloads models; "
     "see docs/embeddings.md. For smoke runs without weights use embedder='spectral' (not comparable to CLAP)."
 )
 
@@ -212,13 +211,13 @@ def _quiet_transformers() -> Iterator[None]:
 
 
 class ClapEmbedder:
-    """LAION CLAP audio embeddings through ``transformers``, from a local model folder or ``.pt`` file.
+    """LAION CLAP audio embeddings through ``transformers``, from a local model folder.
 
     Parameters
     ----------
     model : path or None
         A folder in transformers format (``config.json`` of a ``ClapModel`` or ``ClapAudioModelWithProjection``,
-        ``preprocessor_config.json``, weights) or LAION's original ``.pt`` checkpoint. ``None`` reads
+        ``preprocessor_config.json``, weights). ``None`` reads
         ``$ACCBENCH_CLAP_MODEL``; neither gives a :class:`~accbench.errors.ConfigError` saying what to do.
     device : str
         torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``).
@@ -280,11 +279,13 @@ class ClapEmbedder:
         self.quantize = bool(quantize)
         self._dtype = getattr(torch, dtype)
         if path.is_file():
-            from accbench.metrics.clap_checkpoint import load_laion_checkpoint
-
-            network, extractor = load_laion_checkpoint(path)
-            files = [path]
-        elif path.is_dir():
+            # LAION's .pt checkpoints need a state-dict mapping onto the transformers model; not supported yet.
+            raise ConfigError(
+                f"{str(path)!r} is a file; the CLAP embedder loads a folder in transformers format. LAION's original "
+                ".pt checkpoints are not supported yet: use their transformers-format conversions "
+                "(see docs/embeddings.md)."
+            )
+        if path.is_dir():
             missing = [name for name in ("config.json", "preprocessor_config.json") if not (path / name).is_file()]
             weights = sorted(p for p in path.iterdir() if p.suffix in (".safetensors", ".bin"))
             if missing or not weights:

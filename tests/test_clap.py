@@ -144,6 +144,9 @@ def test_clear_errors_without_a_model(monkeypatch, tmp_path):
         ClapEmbedder()
     with pytest.raises(ConfigError, match="does not exist"):
         ClapEmbedder(tmp_path / "nowhere")
+    (tmp_path / "model.pt").write_bytes(b"not supported")
+    with pytest.raises(ConfigError, match="not supported"):
+        ClapEmbedder(tmp_path / "model.pt")
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match=r"lacks config\.json"):
         ClapEmbedder(tmp_path / "empty")
