@@ -7,7 +7,8 @@ registry names (results-table columns), where each reference came from, and why 
 
 Reference sources (``Scores.ref_source``): beats and chords come from the song's ``annotations`` when it has
 them (``"annotation"``), else from analysing the reference mix (``"reference-mix analysis"``); the
-reference-free metrics (``beat.input_*``, ``harmony.chroma_agreement``, ``harmony.key_agreement``) compare with
+reference-free metrics (``beat.input_*``, ``harmony.chroma_agreement``, ``harmony.chord_tone_ratio``,
+``harmony.key_agreement``) compare with
 the input (``"input analysis"``). Metrics that need a reference are skipped without one: their value is
 ``nan`` and ``Scores.skipped`` says why. Nothing is faked.
 
@@ -55,6 +56,7 @@ METRICS: dict[str, tuple[str, ...]] = {
     "harmony": (
         *(f"harmony.{name}" for name in harmony.COMPARISONS),
         "harmony.chroma_agreement",
+        "harmony.chord_tone_ratio",
         "harmony.key_agreement",
     ),
     "timing": (
@@ -354,6 +356,11 @@ def score(
                 {"chroma_agreement": value},
                 {"chroma_agreement": "the input is silent"} if math.isnan(value) else None,
             )
+        if "harmony.chord_tone_ratio" in wanted:
+            a = inp.get(analysis.chroma)
+            value = harmony.chord_tone_ratio(a["chroma"], a["times"], *out.chords())
+            reason = {"chord_tone_ratio": "the input is silent"} if math.isnan(value) else None
+            put("harmony", {"chord_tone_ratio": value}, reason)
         if "harmony.key_agreement" in wanted:
             input_key = str(inp.get(analysis.key)["key"])
             value = harmony.key_agreement(input_key, str(out.get(analysis.key)["key"]))

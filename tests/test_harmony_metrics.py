@@ -72,3 +72,15 @@ def test_key_agreement():
     assert harmony.key_agreement("C major", "A minor") == 0.3
     assert harmony.key_agreement("C major", "X") == 0.0
     assert math.isnan(harmony.key_agreement("X", "C major"))
+
+
+def test_chord_tone_ratio():
+    chroma = np.zeros((12, 20))
+    chroma[4, :10] = 1.0  # E: a tone of C major
+    chroma[6, 10:] = 1.0  # F#: not a tone of C major
+    times = np.arange(20) * 0.1
+    assert harmony.chord_tone_ratio(chroma, times, np.array([[0.0, 2.0]]), ["C:maj"]) == pytest.approx(0.5)
+    assert harmony.chord_tone_ratio(chroma, times, np.array([[0.0, 1.0], [1.0, 2.0]]), ["C:maj", "D:maj"]) == 1.0
+    assert harmony.chord_tone_ratio(chroma, times, np.array([[0.0, 2.0]]), ["N"]) == 0.0
+    assert harmony.chord_tone_ratio(chroma, times, np.zeros((0, 2)), []) == 0.0
+    assert math.isnan(harmony.chord_tone_ratio(np.zeros((12, 20)), times, np.array([[0.0, 2.0]]), ["C:maj"]))
