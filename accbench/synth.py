@@ -3,7 +3,8 @@
 Renders notes (onset and duration in seconds, MIDI pitch) to float32 audio with plain numpy: each note is a
 sum of harmonic partials with fixed amplitudes, shaped by an attack / decay / sustain / release envelope.
 There is no global state and no randomness: the same notes, sample rate and timbre give bit-identical audio
-on every machine with the same numpy. The demo dataset renders its voices with it, and the built-in
+on one machine; across machines results agree to float rounding (numpy may pick CPU-specific SIMD code
+for ``sin``/``cos``). The demo dataset renders its voices with it, and the built-in
 follower and reference models render their accompaniment with it.
 
 Conventions

@@ -227,7 +227,8 @@ def test_rendered_onsets_line_up_with_note_events(quality_set):
 def test_librosa_beats_of_the_mix_agree_with_annotations(quality_set):
     """librosa's beat tracker on input + reference agrees with the annotated beats.
 
-    Measured on the first 16 demo songs at 90 BPM: mean F-measure 0.93, minimum 0.78. librosa settles on
+    Measured at 90 BPM: first 16 songs mean F 0.93 (min 0.78); test + valid splits (92 songs) mean 0.93
+    (min 0.69); the 4 songs tested here 0.96, 0.97, 0.96, 0.90. librosa settles on
     89.1 BPM (its tempo grid at hop 512), so the phase drifts between corrections and some beats fall
     outside mir_eval's 70 ms window. The floors (mean >= 0.85, each song >= 0.7) are well above what a
     wrong annotation gives: off-beat annotations score about 0, a tempo octave error at most 0.67.

@@ -69,6 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument(
         "--cache", default=None, help="cache folder (default: $ACCBENCH_CACHE or ~/.cache/accbench)"
     )
+    demo.add_argument(
+        "--soundfont", default=None, help="render with this .sf2 through the fluidsynth program (optional)"
+    )
     demo.set_defaults(handler=_run_demo)
 
     check = actions.add_parser(
@@ -101,7 +104,13 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 def _run_demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    options = {"tempo": args.tempo, "sample_rate": args.sr, "split": args.split, "cache": args.cache}
+    options = {
+        "tempo": args.tempo,
+        "sample_rate": args.sr,
+        "split": args.split,
+        "cache": args.cache,
+        "soundfont": args.soundfont,
+    }
     if args.out:
         manifest = write_demo(args.out, args.songs, **options)
         dataset = load_dataset(f"manifest:{manifest}")

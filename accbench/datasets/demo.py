@@ -15,6 +15,8 @@ at run time). Each chorale becomes a song:
 - Tempo: ``tempo_bpm`` beats per minute of the time signature's beat unit; default
   :data:`DEFAULT_TEMPO_BPM` for every chorale. ``tempo="score"`` uses the chorale's metronome mark where the
   encoding has one (else the default).
+- Optionally a SoundFont renders the voices instead (``soundfont=`` path to an ``.sf2``; needs the
+  ``fluidsynth`` program, see :mod:`accbench.datasets.soundfont`): oboe, clarinet, English horn, bassoon.
 - Chord labels: one per beat, consecutive equal labels merged into one segment (how they were named: see
   ``docs/data.md`` and the builder script).
 - Split: fixed per chorale id (``sha256(id) mod 10``: 0-7 train, 8 valid, 9 test), stored in the manifest.
@@ -47,6 +49,7 @@ from accbench.synth import TIMBRES, render_notes
 from .dataset import Candidate, Dataset, build_dataset
 from .manifest import write_manifest_csv
 from .song import Song
+from .soundfont import GM_PROGRAMS, render_soundfont
 
 __all__ = [
     "DEFAULT_SAMPLE_RATE",
@@ -145,6 +148,7 @@ def render_chorale(
     *,
     timbres: Mapping[str, str] = VOICE_TIMBRES,
     level_db: float = DEFAULT_LEVEL_DB,
+    soundfont: str | Path | None = None,
 ) -> dict[str, np.ndarray]:
     """Render one chorale entry.
 
@@ -160,6 +164,9 @@ def render_chorale(
         Voice -> timbre preset of :data:`accbench.synth.TIMBRES`.
     level_db : float
         RMS level in dBFS of the input and of the reference.
+    soundfont : path or None
+        Render each voice with this ``.sf2`` through FluidSynth (programs
+        :data:`accbench.datasets.soundfont.GM_PROGRAMS`) instead of :func:`accbench.synth.render_notes`.
 
     Returns
     -------
@@ -172,6 +179,12 @@ def render_chorale(
     voices = {}
     for voice, events in entry["parts"].items():
         array = np.asarray(events, dtype=np.float64).reshape(-1, 3)
+        if soundfont is not None:
+            seconds = np.column_stack([array[:, :2] * seconds_per_beat, array[:, 2]])
+            voices[voice] = render_soundfont(
+                seconds, soundfont, sample_rate, program=GM_PROGRAMS[voice], n_samples=n_samples
+            )
+            continue
         voices[voice] = render_notes(
             array[:, 0] * seconds_per_beat,
             array[:, 1] * seconds_per_beat,
@@ -190,27 +203,47 @@ def render_chorale(
     return {"input": inp[0], "reference": reference[0], **voices}
 
 
-def _render_key(entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float) -> str:
+def _render_key(entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float, soundfont: Path | None) -> str:
+    if soundfont is None:
+        renderer: Any = {voice: repr(TIMBRES[name]) for voice, name in sorted(VOICE_TIMBRES.items())}
+    else:
+        renderer = {"soundfont_sha256": _file_sha256(soundfont), "programs": GM_PROGRAMS}
     recipe = {
         "render_version": RENDER_VERSION,
         "sample_rate": int(sample_rate),
         "tempo_bpm": float(tempo_bpm),
         "level_db": DEFAULT_LEVEL_DB,
         "tail_s": TAIL_S,
-        "timbres": {voice: repr(TIMBRES[name]) for voice, name in sorted(VOICE_TIMBRES.items())},
+        "renderer": renderer,
         "parts": entry["parts"],
         "end_beats": entry["end_beats"],
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=8)
+def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    if not path.is_file():
+        raise DataError("SoundFont not found", path=str(path))
+    stat = path.stat()
+    return _file_sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
 def _materialise(
-    entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float, root: Path
+    entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float, root: Path, soundfont: Path | None = None
 ) -> tuple[Path, Path]:
-    folder = root / "demo" / f"{entry['id']}-{_render_key(entry, sample_rate, tempo_bpm)[:20]}"
+    folder = root / "demo" / f"{entry['id']}-{_render_key(entry, sample_rate, tempo_bpm, soundfont)[:20]}"
     input_path, reference_path = folder / "input.wav", folder / "reference.wav"
     if not (input_path.is_file() and reference_path.is_file()):
-        stems = render_chorale(entry, sample_rate, tempo_bpm)
+        stems = render_chorale(entry, sample_rate, tempo_bpm, soundfont=soundfont)
         write_audio_atomic(input_path, stems["input"], sample_rate)
         write_audio_atomic(reference_path, stems["reference"], sample_rate)
     return input_path, reference_path
@@ -238,6 +271,7 @@ def load_demo(
     cache: str | Path | None = None,
     on_error: str = "raise",
     check: str = "none",
+    soundfont: str | Path | None = None,
 ) -> Dataset:
     """The demo dataset: render (or reuse from the cache) the first ``songs`` chorales.
 
@@ -254,6 +288,8 @@ def load_demo(
         Cache root; ``None``: :func:`cache_dir`.
     on_error, check
         See :func:`accbench.datasets.dataset.build_dataset` (rendered files are trusted: ``check="none"``).
+    soundfont : path or None
+        Render with this SoundFont through FluidSynth instead of the built-in synthesiser.
 
     Returns
     -------
@@ -265,12 +301,13 @@ def load_demo(
     sample_rate = int(sample_rate)
     root = Path(cache) if cache is not None else cache_dir()
     entries = _select(songs, split)
+    font = None if soundfont is None else Path(soundfont)
     tempos = [_tempo_of(entry, tempo) for entry in entries]
     candidates: list[Candidate] = []
     for entry, bpm in zip(entries, tempos, strict=True):
 
         def make(entry=entry, bpm=bpm) -> Song:
-            input_path, reference_path = _materialise(entry, sample_rate, bpm, root)
+            input_path, reference_path = _materialise(entry, sample_rate, bpm, root, font)
             return Song(
                 song_id=entry["id"],
                 input=input_path,
@@ -284,6 +321,7 @@ def load_demo(
                     "meter": entry["meter"],
                     "tempo_bpm": bpm,
                     "source": entry["source"],
+                    "renderer": "synth" if font is None else f"soundfont:{font.name}",
                 },
             )
 
@@ -299,6 +337,7 @@ def write_demo(
     sample_rate: int = DEFAULT_SAMPLE_RATE,
     split: str | None = None,
     cache: str | Path | None = None,
+    soundfont: str | Path | None = None,
 ) -> Path:
     """Write the demo set as a folder layout plus ``manifest.csv`` under ``out``; returns the manifest path.
 
@@ -310,7 +349,9 @@ def write_demo(
     from accbench.atomic import atomic_write_bytes, atomic_write_text
 
     out = Path(out)
-    dataset = load_demo(songs, tempo=tempo, sample_rate=sample_rate, split=split, cache=cache)
+    dataset = load_demo(
+        songs, tempo=tempo, sample_rate=sample_rate, split=split, cache=cache, soundfont=soundfont
+    )
     rows = []
     for song in dataset:
         folder = out / song.song_id
