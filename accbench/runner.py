@@ -389,6 +389,13 @@ def sweep(
         embedder_options=dict(sweep_config.embedder_options),
     )
     runner = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
+    seconds: dict[str, float] = {}
+
+    def record_analysis(outcome: TaskOutcome) -> None:
+        seconds["analyse"] = seconds.get("analyse", 0.0) + outcome.seconds.get("analyse", 0.0)
+        if outcome.failure is not None:
+            log.warning("analysis of song %s failed: %s", outcome.failure["song"], outcome.failure["error"])
+
     if todo:
         from tqdm.auto import tqdm
 
@@ -402,6 +409,7 @@ def sweep(
         ) as bar:
 
             def record(outcome: TaskOutcome) -> None:
+                seconds.update({key: seconds.get(key, 0.0) + value for key, value in outcome.seconds.items()})
                 journal.append(outcome)
                 finished[outcome.task_id] = (
                     {"row": outcome.row} if outcome.row is not None else {"failure": outcome.failure}
@@ -420,7 +428,7 @@ def sweep(
             try:
                 if analyses:
                     log.info("analysing the input and reference of %d song(s) once", len(analyses))
-                    runner.run(analyses, context, lambda outcome: None)
+                    runner.run(analyses, context, record_analysis)
                 runner.run(todo, context, record)
             finally:
                 runner.close()
@@ -435,6 +443,7 @@ def sweep(
     _write_table(failure_frame, out_dir / "failures.csv")
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["tasks"] = {"total": len(tasks), "succeeded": len(rows), "failed": len(failure_frame)}
+    manifest["worker_seconds"] = {key: round(value, 3) for key, value in sorted(seconds.items())}
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     log.info("%d rows, %d failures -> %s", len(results), len(failure_frame), out_dir)
     return Run(results, failure_frame, out_dir, manifest)

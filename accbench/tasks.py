@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,7 @@ class TaskOutcome:
     task_id: str
     row: dict[str, Any] | None = None
     failure: dict[str, Any] | None = None
-    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,7 @@ def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
     """
     from accbench.metrics import score
 
+    began = time.perf_counter()
     try:
         song = state.song(task.song_id, task.sample_rate)
         silent = np.zeros_like(song.input)
@@ -262,7 +264,7 @@ def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
         )
     except Exception as error:  # the grid's tasks of this song will fail with the same error, and record it
         return TaskOutcome(task.task_id, failure={"song": task.song_id, "error": f"{type(error).__name__}: {error}"})
-    return TaskOutcome(task.task_id)
+    return TaskOutcome(task.task_id, seconds={"analyse": time.perf_counter() - began})
 
 
 def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
@@ -271,6 +273,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
 
     context = state.context
     entry = context.models[task.model_index]
+    seconds: dict[str, float] = {}
     try:
         model = state.model(task.model_index)
         info = model.info
@@ -285,13 +288,18 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
             )
         if info.reference_access != "none" and reference is None:
             raise ModelError("this baseline needs a reference accompaniment", model=info.name, song=task.song_id)
+        began = time.perf_counter()
         result = run_stream(model, x, task.config, reference=reference, song_id=task.song_id)
+        seconds["simulate"] = time.perf_counter() - began
+        began = time.perf_counter()
         if context.write_audio:
             path = Path(context.out_dir) / "audio" / task.model_label / task.config_id / f"{task.song_id}.wav"
             write_audio_atomic(path, result.output, result.sample_rate)
             inputs = Path(context.out_dir) / "audio" / "inputs" / f"{task.song_id}.wav"
             if not inputs.exists():
                 write_audio_atomic(inputs, song.input, song.sample_rate)
+        seconds["write"] = time.perf_counter() - began
+        began = time.perf_counter()
         scores = score(
             song.input,
             result.output,
@@ -303,6 +311,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
             cache=state.cache,
             song=task.song_id,
         )
+        seconds["score"] = time.perf_counter() - began
     except AccbenchError as error:
         return TaskOutcome(task.task_id, failure=_failure(task, error))
     except Exception as error:  # a model's own bug must not stop the sweep
@@ -327,4 +336,4 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
         "task_id": task.task_id,
     }
     row.update(scores.to_dict())
-    return TaskOutcome(task.task_id, row=row)
+    return TaskOutcome(task.task_id, row=row, seconds=seconds)
