@@ -1,0 +1,117 @@
+"""``accbench score``: score one output file against its input (and reference) and print a table or JSON.
+
+``accbench score --input in.wav --output out.wav [--reference ref.wav] [--annotations DIR]
+[--metrics beat,harmony] [--format table|json] [--cache DIR]``
+
+The output and reference are resampled to the input's sample rate when their files differ (soxr); mono and
+stereo files mix freely (analyses down-mix to mono). ``--annotations DIR`` reads ``beats.txt``
+(``time [position]`` per line), ``downbeats.txt`` and ``chords.lab`` (``start end label``) from ``DIR``, the
+folder-layout names. Analyses are cached under ``--cache`` (default ``$ACCBENCH_CACHE``, else in memory
+only). Timing metrics need the simulator's event log and are skipped here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from accbench.audio import load_audio
+from accbench.errors import DataError
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``score`` subcommand to the CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "score",
+        help="score an output file against its input and reference",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("--input", required=True, type=Path, help="the input (melody) audio file")
+    parser.add_argument("--output", required=True, type=Path, help="the model's output audio file")
+    parser.add_argument("--reference", type=Path, default=None, help="the reference accompaniment audio file")
+    parser.add_argument(
+        "--annotations", type=Path, default=None, help="folder with beats.txt, downbeats.txt and/or chords.lab"
+    )
+    parser.add_argument(
+        "--metrics",
+        default="beat,harmony,reaction",
+        help="comma-separated groups or metric names (default: beat,harmony,reaction)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    parser.add_argument("--cache", type=Path, default=None, help="analysis cache folder")
+    parser.add_argument("--song", default=None, help="song id for messages (default: the input file's stem)")
+    parser.set_defaults(handler=run)
+
+
+def _annotations(folder: Path, song: str):
+    from accbench.datasets.manifest import make_annotations
+
+    if not folder.is_dir():
+        raise DataError("annotations folder not found", song=song, path=str(folder))
+    files = {name: folder / name for name in ("beats.txt", "downbeats.txt", "chords.lab")}
+    present = {name: path if path.is_file() else None for name, path in files.items()}
+    if not any(present.values()):
+        raise DataError("no beats.txt, downbeats.txt or chords.lab in the annotations folder", path=str(folder))
+    return make_annotations(
+        song, beats=present["beats.txt"], downbeats=present["downbeats.txt"], chords=present["chords.lab"]
+    )
+
+
+def _format_value(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.4g}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``accbench score``; returns the exit status."""
+    from accbench.metrics import AnalysisCache, default_cache, score
+    from accbench.metrics.registry import get
+
+    song = args.song or args.input.stem
+    x, sample_rate = load_audio(args.input, song=song)
+    y, _ = load_audio(args.output, sample_rate=sample_rate, song=song)
+    reference = None if args.reference is None else load_audio(args.reference, sample_rate=sample_rate, song=song)[0]
+    annotations = None if args.annotations is None else _annotations(args.annotations, song)
+    cache = AnalysisCache(args.cache) if args.cache is not None else default_cache()
+    metrics = [item.strip() for item in args.metrics.split(",") if item.strip()]
+    result = score(
+        x,
+        y,
+        sample_rate=sample_rate,
+        reference=reference,
+        annotations=annotations,
+        metrics=metrics,
+        cache=cache,
+        song=song,
+    )
+    if args.format == "json":
+        document = {
+            "song": song,
+            "values": {name: (None if math.isnan(value) else value) for name, value in result.values.items()},
+            "ref_source": result.ref_source,
+            "skipped": result.skipped,
+            "notes": result.notes,
+        }
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    rows = []
+    for name, value in result.values.items():
+        spec = get(name)
+        arrow = "higher" if spec.direction == "higher" else "lower"
+        rows.append((name, _format_value(value), spec.unit, f"{arrow} is better", result.skipped.get(name, "")))
+    widths = [max(len(row[i]) for row in [("metric", "value", "unit", "direction", "note"), *rows]) for i in range(4)]
+    header = ("metric", "value", "unit", "direction", "note")
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    sources = ", ".join(f"{kind}: {source}" for kind, source in result.ref_source.items())
+    print(f"reference sources: {sources}")
+    for note in result.notes:
+        print(f"note: {note}")
+    return 0

@@ -1,0 +1,81 @@
+"""``accbench score`` through its own argparse parser: table, JSON, annotations folder, resampling, errors."""
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+from test_metrics_signals import SR, chord_song
+
+from accbench.audio import resample, write_audio_atomic
+from accbench.commands import score as score_command
+from accbench.errors import DataError
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="accbench")
+    score_command.register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(argv)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("score")
+    reference, melody, annotations = chord_song()
+    write_audio_atomic(root / "in.wav", melody, SR)
+    write_audio_atomic(root / "ref.wav", reference, SR)
+    # The output at 44.1 kHz stereo: resampled to the input's rate and down-mixed for analysis.
+    stereo = resample(np.stack([reference, reference]), SR, 44100)
+    write_audio_atomic(root / "out.wav", stereo, 44100)
+    folder = root / "ann"
+    folder.mkdir()
+    (folder / "beats.txt").write_text("".join(f"{t:.6f}\n" for t in annotations.beats))
+    (folder / "chords.lab").write_text(
+        "".join(
+            f"{s:.6f} {e:.6f} {label}\n"
+            for (s, e), label in zip(annotations.chord_intervals, annotations.chord_labels, strict=True)
+        )
+    )
+    return root
+
+
+def test_json_with_annotations(files, capsys):
+    args = parse(
+        [
+            "score",
+            "--input",
+            str(files / "in.wav"),
+            "--output",
+            str(files / "out.wav"),
+            "--reference",
+            str(files / "ref.wav"),
+            "--annotations",
+            str(files / "ann"),
+            "--format",
+            "json",
+        ]
+    )
+    assert args.handler(args) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["ref_source"]["beats"] == "annotation" and document["ref_source"]["chords"] == "annotation"
+    assert document["values"]["beat.f_measure"] > 0.9
+    assert document["values"]["harmony.majmin"] > 0.9
+
+
+def test_table_without_reference(files, capsys):
+    args = parse(["score", "--input", str(files / "in.wav"), "--output", str(files / "out.wav"), "--metrics", "beat"])
+    assert args.handler(args) == 0
+    out = capsys.readouterr().out
+    assert "beat.f_measure" in out and "no reference" in out and "higher is better" in out
+    assert "beat.input_f_measure" in out
+
+
+def test_missing_files_are_data_errors(files, tmp_path):
+    args = parse(["score", "--input", str(files / "in.wav"), "--output", str(tmp_path / "nope.wav")])
+    with pytest.raises(DataError, match="not found"):
+        args.handler(args)
+    args = parse(
+        ["score", "--input", str(files / "in.wav"), "--output", str(files / "out.wav"), "--annotations", str(tmp_path)]
+    )
+    with pytest.raises(DataError, match=r"beats\.txt"):
+        args.handler(args)
