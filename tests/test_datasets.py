@@ -460,3 +460,12 @@ def test_cli_check_lists_found_and_skipped(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ok      good" in out and "annotations=beats+chords" in out
     assert "skipped bad:" in out and "beats.txt" in out
+
+
+def test_loaded_arrays_are_writable_copies():
+    source = tone(0.25)
+    song = Song("w", source, sample_rate=SR)
+    loaded = song.load()
+    loaded.input[:] = 0.0
+    np.testing.assert_array_equal(song.load().input, source)
+    assert not song.input.flags.writeable

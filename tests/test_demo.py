@@ -241,3 +241,11 @@ def test_librosa_beats_of_the_mix_agree_with_annotations(quality_set):
         reference = mir_eval.beat.trim_beats(loaded.annotations.beats)
         scores.append(mir_eval.beat.f_measure(reference, mir_eval.beat.trim_beats(beats)))
     assert min(scores) >= 0.7 and np.mean(scores) >= 0.85, scores
+
+
+def test_load_dataset_demo_with_out_writes_and_reads_back(tmp_path, cache):
+    dataset = load_dataset("demo", songs=1, out=tmp_path / "o", cache=cache)
+    assert dataset.name == "demo" and dataset.song_ids == ["bwv1.6"]
+    assert (tmp_path / "o" / "manifest.csv").is_file() and dataset[0].sample_rate == 22050
+    assert Path(dataset[0].input).parent == tmp_path / "o" / "bwv1.6"
+    assert dataset[0].annotations.has_chords and dataset[0].split == "train"

@@ -6,7 +6,7 @@
 spec                what
 ==================  ==================================================================================
 ``demo``            Bach chorales rendered offline (options: ``songs``, ``tempo``, ``sample_rate``,
-                    ``split``, ``cache``); see :mod:`accbench.datasets.demo`
+                    ``split``, ``cache``, ``out``, ``soundfont``); see :mod:`accbench.datasets.demo`
 ``manifest:PATH``   a CSV or JSONL manifest; see :mod:`accbench.datasets.manifest`
 ``folder:PATH``     ``PATH/<song>/input.*``, ``reference.*``, ``beats.txt``, ``chords.lab``
 ``slakh:ROOT``      Slakh2100 (option ``input_classes``, ``include_drums``)
@@ -64,7 +64,9 @@ def load_dataset(spec: str, **options) -> Dataset:
     **options
         Passed to the reader. ``split`` (keep one split) and ``songs`` (keep the first N) apply to every
         kind; for the demo they also decide what is rendered. ``sample_rate`` for the demo is the render
-        rate; other readers do not resample until :meth:`Song.load`.
+        rate; other readers do not resample until :meth:`Song.load`. For the demo, ``out=DIR`` also
+        writes the folder layout and ``manifest.csv`` there (:func:`~accbench.datasets.demo.write_demo`)
+        and returns the songs read from it.
 
     Returns
     -------
@@ -79,7 +81,15 @@ def load_dataset(spec: str, **options) -> Dataset:
     if not isinstance(spec, str) or not spec:
         raise DataError(f"dataset spec must be a non-empty string, got {spec!r}")
     if spec == "demo":
-        return load_demo(**options)
+        out = options.pop("out", None)
+        if out is None:
+            return load_demo(**options)
+        # Materialise as a folder + manifest under `out` and read the songs from there.
+        on_error, check = options.pop("on_error", "raise"), options.pop("check", "none")
+        manifest = write_demo(out, **options)
+        dataset = load_manifest(manifest, on_error=on_error, check=check)
+        dataset.name = "demo"
+        return dataset
     kind, separator, path = spec.partition(":")
     if not separator or kind not in _READERS:
         raise DataError(

@@ -193,7 +193,8 @@ class Song:
         if isinstance(source, np.ndarray):
             native = int(self.sample_rate)
             rate = native if target_sr is None else target_sr
-            return resample(np.asarray(source), native, rate), rate, native
+            # A writable copy: the song's own array stays read-only and unchanged.
+            return np.array(resample(source, native, rate), dtype=np.float32), rate, native
         paths = source_paths(source)
         stems = []
         rate = target_sr

@@ -77,7 +77,12 @@ def load_slakh(
     on_error, check
         See :func:`accbench.datasets.dataset.build_dataset`.
     """
-    import yaml
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - PyYAML ships with most scientific environments
+        raise DataError(
+            "the Slakh2100 reader needs PyYAML to read metadata.yaml: pip install pyyaml"
+        ) from None
 
     root = Path(root)
     _require_dir(root, "Slakh2100")
