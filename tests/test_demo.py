@@ -17,7 +17,7 @@ from accbench.audio import rms_dbfs
 from accbench.commands import data as data_command
 from accbench.datasets import demo as demo_module
 from accbench.datasets import load_dataset
-from accbench.datasets.demo import chorale_annotations, chorales, render_chorale
+from accbench.datasets.demo import chorale_annotations, chorales, render_chorale, varied_tempo
 from accbench.errors import DataError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,13 @@ def test_demo_dataset_songs(quality_set):
         np.testing.assert_allclose(annotations.chord_intervals[1:, 0], annotations.chord_intervals[:-1, 1])
         assert rms_dbfs(loaded.input) == pytest.approx(-18.0, abs=0.01)
         assert rms_dbfs(loaded.reference) == pytest.approx(-18.0, abs=0.01)
-        assert song.metadata["tempo_bpm"] == 90.0
+        assert song.metadata["tempo_bpm"] == varied_tempo(song.song_id)
+
+
+def test_default_tempos_vary_per_chorale_within_range():
+    tempos = [varied_tempo(entry["id"]) for entry in chorales()]
+    assert min(tempos) >= 72 and max(tempos) <= 108 and len(set(tempos)) >= 30
+    assert varied_tempo("bwv1.6") == varied_tempo("bwv1.6")
 
 
 def test_render_is_deterministic_and_tempo_scales_time():
@@ -209,7 +215,8 @@ def test_rendered_onsets_line_up_with_note_events(quality_set):
             (loaded.input[0], ("soprano",)),
             (loaded.reference[0], ("alto", "tenor", "bass")),
         ):
-            events = np.unique(np.concatenate([np.asarray(parts[v])[:, 0] for v in voices])) * 60 / 90
+            seconds_per_beat = 60 / song.metadata["tempo_bpm"]
+            events = np.unique(np.concatenate([np.asarray(parts[v])[:, 0] for v in voices])) * seconds_per_beat
             padded = np.concatenate([np.zeros(round(pad * sr), dtype=np.float32), stem])
             detected = librosa.onset.onset_detect(y=padded, sr=sr, units="time", hop_length=256) - pad
             matches = mir_eval.util.match_events(events, detected, 0.03)

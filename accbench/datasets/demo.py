@@ -12,9 +12,11 @@ at run time). Each chorale becomes a song:
   downbeats and chord segments, computed from the same events, are exact for the audio: a beat at score
   position ``b`` beats is at ``b * 60 / tempo_bpm`` seconds, and a note starts at sample
   ``round(onset_s * sample_rate)``.
-- Tempo: ``tempo_bpm`` beats per minute of the time signature's beat unit; default
-  :data:`DEFAULT_TEMPO_BPM` for every chorale. ``tempo="score"`` uses the chorale's metronome mark where the
-  encoding has one (else the default).
+- Tempo: ``tempo_bpm`` beats per minute of the time signature's beat unit. By default (``tempo="varied"``)
+  each chorale gets its own fixed tempo between 72 and 108 BPM, derived from its id (:func:`varied_tempo`),
+  so that another song's accompaniment (the ``mismatch`` baseline) does not share the input's beat grid; a
+  number plays every chorale at that tempo, and ``tempo="score"`` uses the chorale's metronome mark where
+  the encoding has one (else :data:`DEFAULT_TEMPO_BPM`).
 - Optionally a SoundFont renders the voices instead (``soundfont=`` path to an ``.sf2``; needs the
   ``fluidsynth`` program, see :mod:`accbench.datasets.soundfont`): oboe, clarinet, English horn, bassoon.
 - Chord labels: one per beat, consecutive equal labels merged into one segment (how they were named: see
@@ -61,11 +63,13 @@ __all__ = [
     "chorales",
     "load_demo",
     "render_chorale",
+    "varied_tempo",
     "write_demo",
 ]
 
 DEFAULT_SAMPLE_RATE = 22050
 DEFAULT_TEMPO_BPM = 90.0
+VARIED_TEMPO_RANGE_BPM = (72, 108)
 DEFAULT_LEVEL_DB = -18.0
 RENDER_VERSION = 1
 MANIFEST_FORMAT_VERSION = 1
@@ -107,15 +111,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ACCBENCH_CACHE") or Path.home() / ".cache" / "accbench")
 
 
+def varied_tempo(chorale_id: str) -> float:
+    """The default tempo of a chorale: a whole number of BPM in 72-108, fixed by ``sha256(id)``."""
+    digest = int.from_bytes(hashlib.sha256(f"tempo:{chorale_id}".encode()).digest()[:8], "big")
+    return float(VARIED_TEMPO_RANGE_BPM[0] + digest % (VARIED_TEMPO_RANGE_BPM[1] - VARIED_TEMPO_RANGE_BPM[0] + 1))
+
+
 def _tempo_of(entry: Mapping[str, Any], tempo: float | str | None) -> float:
-    if tempo is None:
-        return DEFAULT_TEMPO_BPM
+    if tempo is None or tempo == "varied":
+        return varied_tempo(entry["id"])
     if tempo == "score":
         return float(entry.get("score_bpm") or DEFAULT_TEMPO_BPM)
     try:
         value = float(tempo)
     except (TypeError, ValueError):
-        raise DataError(f"tempo must be a number of beats per minute or 'score', got {tempo!r}") from None
+        raise DataError(f"tempo must be a number of beats per minute, 'varied' or 'score', got {tempo!r}") from None
     if not 20 <= value <= 400:
         raise DataError(f"tempo must be within 20-400 BPM, got {value}")
     return value
@@ -279,8 +289,9 @@ def load_demo(
     ----------
     songs : int or None
         How many chorales (after the split filter), in chorale-id order; ``None`` for all.
-    tempo : float, "score" or None
-        BPM of the beat unit; ``None``: :data:`DEFAULT_TEMPO_BPM`; ``"score"``: the score's mark if any.
+    tempo : float, "varied", "score" or None
+        BPM of the beat unit; ``None`` or ``"varied"``: each chorale's own tempo in 72-108 BPM
+        (:func:`varied_tempo`); ``"score"``: the score's mark if any.
     sample_rate : int
         Hz (default 22050).
     split : {"train", "valid", "test"} or None
