@@ -17,16 +17,41 @@ from accbench.atomic import atomic_write_text
 from accbench.errors import ConfigError, DataError
 from accbench.reports.aggregate import aggregate
 from accbench.reports.html import render_html
-from accbench.reports.load import load_run, model_labels, select_metrics
+from accbench.reports.load import dataset_name, load_run, model_labels, select_metrics
 from accbench.reports.markdown import render_markdown
 from accbench.reports.players import collect_clips
 from accbench.reports.plots import make_plots
 
-__all__ = ["ReportFiles", "ReportOptions", "build_report"]
+__all__ = ["PRIMARY_METRICS", "ReportFiles", "ReportOptions", "build_report", "plot_metric_choice"]
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("png", "svg", "pdf")
+
+PRIMARY_METRICS = (
+    "beat.f_measure",
+    "beat.mix_f_measure",
+    "harmony.majmin",
+    "harmony.chroma_agreement",
+    "embedding.cosine_mix",
+    "embedding.spectral_cosine_mix",
+    "reaction.chord_median_s",
+    "timing.miss_rate",
+    "timing.underrun_fraction",
+)
+"""Metrics plotted by default (those the run has); every metric is in the tables. At most
+:data:`MAX_DEFAULT_PLOT_METRICS` others are plotted when a run has none of these."""
+
+MAX_DEFAULT_PLOT_METRICS = 8
+COHERENCE_GROUPS = ("beat", "harmony", "embedding")
+
+
+def plot_metric_choice(metrics: list[str], patterns: list[str]) -> list[str]:
+    """The metrics that get plots: those matching ``patterns``, else the primary ones the run has."""
+    if patterns:
+        return select_metrics(metrics, patterns)
+    primary = [m for m in PRIMARY_METRICS if m in metrics]
+    return primary or metrics[:MAX_DEFAULT_PLOT_METRICS]
 
 
 @dataclass
@@ -36,7 +61,10 @@ class ReportOptions:
     Parameters
     ----------
     metrics : list of str
-        Shell-style patterns of the metrics to report (default all).
+        Shell-style patterns of the metrics to report in the tables (default all).
+    plot_metrics : list of str
+        Shell-style patterns of the metrics that get plots (default: :data:`PRIMARY_METRICS` present in the
+        run; ``["*"]`` for all). Latency-budget frontiers are drawn for the beat, harmony and embedding ones.
     formats : tuple of str
         Plot file formats (``png``, ``svg``, ``pdf``); the HTML always embeds PNG.
     plots : bool
@@ -56,6 +84,7 @@ class ReportOptions:
     """
 
     metrics: list[str] = field(default_factory=list)
+    plot_metrics: list[str] = field(default_factory=list)
     formats: tuple[str, ...] = ("png",)
     plots: bool = True
     n_boot: int = 2000
@@ -118,14 +147,23 @@ def build_report(
     if options.metrics and not metrics:
         raise DataError(f"no metric matches {', '.join(options.metrics)}; the run has {', '.join(run.metrics)}")
     summary = aggregate(run.results, metrics, n_boot=options.n_boot, confidence=options.confidence, seed=options.seed)
-    title = options.title or (
-        f"accbench report: {run.manifest['dataset']}" if run.manifest.get("dataset") else "accbench report"
-    )
+    dataset = dataset_name(run.manifest)
+    title = options.title or (f"accbench report: {dataset}" if dataset else "accbench report")
     summary_csv = out / "summary.csv"
     atomic_write_text(summary_csv, summary.to_csv(index=False))
     plots = []
     if options.plots and not summary.empty:
-        plots = make_plots(summary, out / "plots", metrics=metrics, formats=options.formats, dpi=options.dpi)
+        plotted = plot_metric_choice(metrics, options.plot_metrics)
+        coherence = [m for m in plotted if m.split(".", 1)[0] in COHERENCE_GROUPS]
+        frontier = coherence or [m for m in plotted if not m.startswith("timing.")]
+        plots = make_plots(
+            summary,
+            out / "plots",
+            metrics=plotted,
+            formats=options.formats,
+            dpi=options.dpi,
+            frontier_metrics=frontier,
+        )
     clips = []
     if options.audio_songs:
         clips = collect_clips(

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from accbench.reports.load import dataset_name
 from accbench.reports.markdown import format_interval, format_number
 from accbench.reports.players import Clip, SongClips
 from accbench.reports.plots import PlotFile
@@ -297,7 +298,9 @@ def render_html(
         f"<span>{n_songs} song(s)</span>",
         f"<span>{n_failures} failure(s)</span>",
     ]
-    for key in ("dataset", "accbench_version", "created"):
+    if dataset_name(manifest):
+        facts.append(f"<span>dataset: {_e(dataset_name(manifest))}</span>")
+    for key in ("accbench_version", "created"):
         if manifest.get(key):
             facts.append(f"<span>{_e(key)}: {_e(manifest[key])}</span>")
     manifest_text = json.dumps(manifest, indent=2, sort_keys=True, default=str)

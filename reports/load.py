@@ -34,6 +34,7 @@ __all__ = [
     "CONFIG_COLUMNS",
     "IDENTITY_COLUMNS",
     "Run",
+    "dataset_name",
     "load_results",
     "load_run",
     "metric_columns",
@@ -281,6 +282,14 @@ def metric_spec(name: str, *, warn: bool = True) -> MetricSpec:
         range=UNBOUNDED,
         description="(unregistered metric)",
     )
+
+
+def dataset_name(manifest: dict) -> str:
+    """A short name of the manifest's dataset (its ``name`` or ``spec`` when it is a dict); ``""`` if none."""
+    dataset = manifest.get("dataset")
+    if isinstance(dataset, dict):
+        return str(dataset.get("name") or dataset.get("spec") or "")
+    return "" if dataset is None else str(dataset)
 
 
 def model_labels(table: pd.DataFrame) -> dict[tuple[str, str], str]:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from accbench.reports.load import dataset_name
+
 __all__ = ["escape_cell", "format_interval", "render_markdown", "summary_tables"]
 
 MAX_METRICS_PER_TABLE = 6
@@ -57,6 +59,7 @@ def summary_tables(summary: pd.DataFrame, metrics: Sequence[str] | None = None) 
     Returns
     -------
     tables : list of (title, markdown)
+        ``title`` is empty for a model's second and later blocks.
     """
     if summary.empty:
         return []
@@ -81,7 +84,7 @@ def summary_tables(summary: pd.DataFrame, metrics: Sequence[str] | None = None) 
         baseline = bool(rows["baseline"].any()) if "baseline" in rows.columns else False
         causal = bool(rows["causal"].all()) if "causal" in rows.columns else True
         title = str(label) + (" (baseline)" if baseline else "") + ("" if causal else " (non-causal)")
-        for start in range(0, len(metrics), MAX_METRICS_PER_TABLE):
+        for number, start in enumerate(range(0, len(metrics), MAX_METRICS_PER_TABLE)):
             block = metrics[start : start + MAX_METRICS_PER_TABLE]
             header = ["config", *(names[c] for c in config_columns)]
             header += [_metric_header(m, info.loc[m, "direction"], info.loc[m, "unit"]) for m in block]
@@ -104,7 +107,7 @@ def summary_tables(summary: pd.DataFrame, metrics: Sequence[str] | None = None) 
                     else:
                         values.append("–")
                 lines.append("| " + " | ".join([escape_cell(config.config_id), *values]) + " |")
-            tables.append((title, "\n".join(lines)))
+            tables.append((title if number == 0 else "", "\n".join(lines)))
     return tables
 
 
@@ -138,7 +141,7 @@ def render_markdown(
     songs = manifest.get("songs") or {}
     facts = [
         ("accbench", manifest.get("accbench_version")),
-        ("dataset", manifest.get("dataset")),
+        ("dataset", dataset_name(manifest)),
         ("songs", len(songs) if songs else None),
         ("seeds", ", ".join(str(s) for s in manifest.get("seeds", [])) or None),
         ("created", manifest.get("created")),
@@ -152,7 +155,9 @@ def render_markdown(
         "",
     ]
     for table_title, table in summary_tables(summary):
-        lines += [f"## {escape_cell(table_title)}", "", table, ""]
+        if table_title:
+            lines += [f"## {escape_cell(table_title)}", ""]
+        lines += [table, ""]
     if summary.empty:
         lines += ["No results.", ""]
     if failures is not None and len(failures):

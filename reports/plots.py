@@ -424,10 +424,12 @@ def plot_frontier(summary: pd.DataFrame, metric: str, *, n_points: int = 400) ->
         _no_data(axis)
     else:
         frontier = frontier_table(finite[finite["label"].isin(causal_labels)], metric, d)
+        has_models = not bool(finite["baseline"].astype(bool).all())
         for index, label in enumerate(causal_labels):
             curve = frontier[frontier["label"] == label]
             color = colormap(index % 10)
-            is_baseline = bool(finite.loc[finite["label"] == label, "baseline"].all())
+            # Baselines are drawn dashed beside the models under test; a run of baselines only draws them plainly.
+            is_baseline = has_models and bool(finite.loc[finite["label"] == label, "baseline"].all())
             axis.step(
                 curve["inference_ms"],
                 curve["best"],

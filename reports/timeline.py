@@ -250,18 +250,20 @@ def plot_timeline(
     out_axis.set_xlim(left / sr, right / sr)
 
     if title is None:
-        parts = []
-        tf = attrs.get("future_visibility")
         frame_ms = 1000.0 * hop / sr
+        first_line, second_line = [], []
+        tf = attrs.get("future_visibility")
         if tf is not None:
-            parts.append(f"t_f = {int(tf)} frames ({int(tf) * frame_ms:g} ms)")
-        parts.append(f"k = {int(attrs['chunk_frames'])} frames ({size * 1000.0 / sr:g} ms)")
-        parts.append(f"L_in = {input_latency * 1000.0 / sr:g} ms, L_out = {output_latency * 1000.0 / sr:g} ms")
+            first_line.append(f"t_f = {int(tf)} frames ({int(tf) * frame_ms:.4g} ms)")
+        first_line.append(f"k = {int(attrs['chunk_frames'])} frames ({size * 1000.0 / sr:.4g} ms)")
+        second_line.append(
+            f"L_in = {input_latency * 1000.0 / sr:.3g} ms, L_out = {output_latency * 1000.0 / sr:.3g} ms"
+        )
         if attrs.get("latency"):
-            parts.append(f"inference: {attrs['latency']}")
+            second_line.append(f"inference: {attrs['latency']}")
         if attrs.get("on_miss"):
-            parts.append(f"on miss: {attrs['on_miss']}")
-        title = "; ".join(parts)
+            second_line.append(f"on miss: {attrs['on_miss']}")
+        title = "; ".join(first_line) + "\n" + "; ".join(second_line)
     misses = int((~log["on_time"].astype(bool)).sum())
     figure.suptitle(f"{title}\n{misses} of {len(log)} calls missed their deadline", fontsize=11)
     return figure

@@ -214,3 +214,20 @@ def test_report_opens_in_headless_chromium_without_console_errors(tmp_path: Path
     assert dom.count("<img") == len(files.plots)
     assert '<table id="summary-table" class="sortable">' in dom and 'id="failures-table"' in dom
     assert "<script>alert" not in dom
+
+
+def test_manifest_dataset_as_a_dict_and_plot_metric_choice(tmp_path: Path) -> None:
+    from test_report_support import make_manifest
+
+    from accbench.reports.build import plot_metric_choice
+
+    table = make_results(**SMALL)
+    manifest = make_manifest(table, dataset={"spec": "demo", "options": {"songs": 2}, "name": "demo"})
+    folder = write_run(tmp_path / "run", table, manifest=manifest)
+    files = build_report(folder, options=ReportOptions(plots=False, audio_songs=0, n_boot=200))
+    assert files.markdown.read_text().startswith("# accbench report: demo\n")
+    assert "<title>accbench report: demo</title>" in files.html.read_text()
+    metrics = ["beat.amlt", "beat.f_measure", "harmony.root", "timing.miss_rate"]
+    assert plot_metric_choice(metrics, []) == ["beat.f_measure", "timing.miss_rate"]
+    assert plot_metric_choice(metrics, ["harmony.*"]) == ["harmony.root"]
+    assert plot_metric_choice(["x.a", "x.b"], []) == ["x.a", "x.b"]

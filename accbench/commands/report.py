@@ -25,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--metric", action="append", default=[], metavar="PATTERN", help="metrics to report, e.g. 'beat.*' (repeatable)"
     )
     parser.add_argument(
+        "--plot-metric",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="metrics that get plots (repeatable; default: the primary beat/harmony/embedding/timing ones; '*': all)",
+    )
+    parser.add_argument(
         "--format", default="png", help=f"plot file formats, comma-separated, from {', '.join(FORMATS)} (default png)"
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the plots (tables only)")
@@ -54,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--format needs at least one of " + ", ".join(FORMATS))
     options = ReportOptions(
         metrics=list(args.metric),
+        plot_metrics=list(args.plot_metric),
         formats=formats,
         plots=not args.no_plots,
         n_boot=args.n_boot,
