@@ -35,6 +35,8 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
             str(tmp_path / "events.csv"),
             "--summary-json",
             str(tmp_path / "summary.json"),
+            "--plot",
+            str(tmp_path / "timeline.png"),
         ]
     )
     assert code == 0
@@ -55,6 +57,8 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["feasible_future_visibility"] == -2 and summary["feasible"]
     assert "feasible_future_visibility" in capsys.readouterr().out
+    assert (tmp_path / "timeline.png").read_bytes()[:4] == b"\x89PNG"
+    assert oct((tmp_path / "out.wav").stat().st_mode & 0o777) != oct(0o600)
 
 
 def test_simulate_reports_errors_without_traceback(tmp_path, capsys):

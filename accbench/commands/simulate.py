@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, help="write the output audio here (float32 WAV or FLAC)")
     parser.add_argument("--events", type=Path, help="write the per-call event log here (CSV)")
     parser.add_argument("--summary-json", type=Path, help="write the timing summary here (JSON)")
+    parser.add_argument("--plot", type=Path, help="write the timeline figure here (.png/.svg/.pdf)")
     parser.set_defaults(handler=run)
 
 
@@ -80,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.events is not None:
         with atomic_path(args.events) as temporary:
             result.events.to_csv(temporary, index=False)
+    if args.plot is not None:
+        from accbench.reports.timeline import save_timeline
+
+        save_timeline(args.plot, result.input, result.events)
     summary = result.summary.to_dict()
     if args.summary_json is not None:
         atomic_write_text(args.summary_json, json.dumps(summary, indent=2) + "\n")
