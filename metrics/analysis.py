@@ -15,8 +15,8 @@ in a fresh environment; nothing here imports librosa).
 Analyzers
 ---------
 - :func:`beats`: beat times. Spectral-flux onset envelope, global tempo from its autocorrelation (log-normal
-  prior around 120 BPM), Ellis dynamic-programming beat tracker, then a phase check that moves the grid by
-  half a period when the off-beat positions carry more onset strength (the failure of librosa's
+  prior around 120 BPM, 1.5 octaves wide), Ellis dynamic-programming beat tracker, then a phase check that moves
+  the grid by half a period when the off-beat positions carry more onset strength (the failure of librosa's
   ``beat_track`` on synthetic mixes, which locked to the off-beat).
 - :func:`onsets`: onset times (peak picking on the same envelope).
 - :func:`chroma`: frame-wise pitch-class energy ``(12, n_frames)`` and frame times.
@@ -65,7 +65,7 @@ ANALYSIS_SAMPLE_RATE = 22050
 
 ANALYZER_VERSIONS: dict[str, str] = {
     "onset_envelope": "1",
-    "beats": "1",
+    "beats": "2",
     "onsets": "1",
     "chroma": "1",
     "chords": "2",
@@ -236,7 +236,7 @@ def estimate_tempo(
     frame_rate: float,
     *,
     start_bpm: float = 120.0,
-    std_octaves: float = 1.0,
+    std_octaves: float = 1.5,
     min_bpm: float = 40.0,
     max_bpm: float = 240.0,
 ) -> float:
@@ -251,7 +251,9 @@ def estimate_tempo(
     start_bpm : float
         Centre of the prior, BPM (default 120).
     std_octaves : float
-        Width of the prior in octaves (default 1).
+        Width of the prior in octaves (default 1.5). A 1-octave prior (librosa's) made the tracker pick
+        double tempo on 72 BPM chorales and at 60 BPM (demo beat F 0.87 -> 0.99 on the accompaniment alone,
+        8 songs at 60 BPM) and did no better at 137 or 180 BPM.
     min_bpm, max_bpm : float
         Search range, BPM (default 40 to 240).
 
@@ -428,7 +430,7 @@ def beats(
         frames = track_beats(envelope, frame_rate, bpm)
         return {"beats": frames / frame_rate, "tempo": np.float64(bpm)}
 
-    params = {"tightness": 100.0, "prior_bpm": 120.0, "phase": True}
+    params = {"tightness": 100.0, "prior_bpm": 120.0, "prior_octaves": 1.5, "phase": True}
     return _cached("beats", audio, sample_rate, params, compute, cache, content_hash)
 
 

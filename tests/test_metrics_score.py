@@ -202,11 +202,10 @@ def test_demo_baselines_are_ordered(demo_songs):
         oracle = score(song.input, song.reference, **kwargs)
         wrong = score(song.input, mismatch, **kwargs)
         silence = score(song.input, np.zeros_like(song.reference), **kwargs)
-        # Every demo chorale is rendered at 90 BPM from t = 0, so another song's beats fall on this song's grid:
-        # mismatch is a harmonic floor here, not a rhythmic one (see the tempo test below).
+        # Demo chorales play at their own tempi (72-108 BPM), so a mismatch is off the beat grid too.
+        assert oracle["beat.f_measure"] > wrong["beat.f_measure"] > silence["beat.f_measure"], song.song_id
         # A mismatched song in an unrelated key can score exactly 0, like silence.
         assert oracle["harmony.majmin"] > wrong["harmony.majmin"] >= silence["harmony.majmin"], song.song_id
-        assert oracle["beat.f_measure"] > silence["beat.f_measure"] and wrong["beat.f_measure"] >= 0.0
         assert oracle["beat.f_measure"] > 0.9 and oracle["harmony.majmin"] > 0.5
         assert silence["beat.f_measure"] == 0.0 and silence["harmony.majmin"] == 0.0
         assert (
