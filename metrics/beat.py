@@ -110,7 +110,7 @@ def onset_offset(reference_beats: np.ndarray, onsets: np.ndarray, *, window: flo
 
     Examples
     --------
-    >>> onset_offset(np.array([0.0, 0.5, 1.0, 1.5]), np.array([0.01, 0.52, 1.03]))
+    >>> round(onset_offset(np.array([0.0, 0.5, 1.0, 1.5]), np.array([0.01, 0.52, 1.03])), 3)
     20.0
     """
     reference_beats, onsets = validate(reference_beats, onsets)
