@@ -115,9 +115,7 @@ class AnalysisCache:
         value = {name: np.asarray(array) for name, array in compute().items()}
         for name, array in value.items():
             if array.dtype == object:
-                raise TypeError(
-                    f"analyzer {analyzer!r} returned an object array for {name!r}; cannot cache it"
-                )
+                raise TypeError(f"analyzer {analyzer!r} returned an object array for {name!r}; cannot cache it")
         if path is not None:
             with atomic_path(path) as temporary, open(temporary, "wb") as handle:
                 np.savez(handle, **value)
