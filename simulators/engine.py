@@ -260,6 +260,17 @@ class _Validator:
         return np.ascontiguousarray(out, dtype=np.float32), "; ".join(repairs)
 
 
+def _with_context(error: ModelError, context: dict[str, Any], call: int | None) -> ModelError:
+    """An adapter's own error, completed with the song, config and call it happened in."""
+    return ModelError(
+        error.reason,
+        model=error.model or context["model"],
+        song=error.song or context["song"],
+        config=error.config or context["config"],
+        call=error.call if error.call is not None else call,
+    )
+
+
 def run_stream(
     model: StreamingModel,
     input_audio: np.ndarray,
@@ -327,8 +338,8 @@ def run_stream(
     )
     try:
         model.reset(session)
-    except ModelError:
-        raise
+    except ModelError as error:
+        raise _with_context(error, context, None) from error
     except Exception as error:
         raise ModelError(f"reset raised {type(error).__name__}: {error}", **context) from error
 
@@ -351,8 +362,8 @@ def run_stream(
         began = clock()
         try:
             out = model.step(new_input, ctx)
-        except ModelError:
-            raise
+        except ModelError as error:
+            raise _with_context(error, context, index) from error
         except Exception as error:
             raise validate.fail(f"step raised {type(error).__name__}: {error}", index) from error
         elapsed = clock() - began

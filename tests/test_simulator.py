@@ -341,3 +341,18 @@ def test_input_is_resampled_and_channel_matched():
     )
     assert result.output.shape == (1, 22050) and result.input.shape == (1, 22050)
     assert set(seen) == {1}
+
+
+class AdapterFailure(Ones):
+    def step(self, new_input, ctx):
+        if ctx.index == 1:
+            raise ModelError("subprocess exited with code 3", model="ext")
+        return super().step(new_input, ctx)
+
+
+def test_adapter_errors_get_song_config_and_call():
+    with pytest.raises(ModelError, match="subprocess exited") as caught:
+        accbench.simulate(
+            AdapterFailure(), np.zeros(100), sample_rate=1000, future_visibility=0, chunk_frames=1, song_id="s7"
+        )
+    assert (caught.value.song, caught.value.call) == ("s7", 1) and "chunk_frames=1" in caught.value.config
