@@ -126,3 +126,14 @@ def test_analyzers_do_not_import_librosa():
         "assert 'librosa' not in sys.modules and 'numba' not in sys.modules, 'librosa imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_phase_check_moves_an_off_beat_grid_to_the_stronger_phase():
+    local = np.zeros(200)
+    local[10::20] = 1.0  # strong onsets halfway between the tracked beats
+    local[::20] = 0.3
+    frames = np.arange(0.0, 200.0, 20.0)  # 0, 20, ..., 180
+    np.testing.assert_allclose(analysis._correct_phase(frames, local, 20.0), np.arange(10.0, 200.0, 20.0))
+    # On-beat onsets stronger than the off-beat ones: the grid stays.
+    local[::20] = 2.0
+    np.testing.assert_array_equal(analysis._correct_phase(frames, local, 20.0), frames)
