@@ -1,0 +1,574 @@
+"""Training the reference model (:mod:`accbench.reference_model`) for one (future visibility, chunk size) point.
+
+Training pairs come from the demo set (:func:`accbench.datasets.load_demo`): the **input features** are computed
+from the rendered soprano audio with the same causal extractor the model streams with
+(:class:`~accbench.reference_model.FrameFeatures`); the **targets** come from the shipped note events (training
+supervision only; at inference the model hears audio alone): per output frame ``f`` (its centre at
+``(f + 0.5) * hop`` samples, notes placed at ``round(onset_s * sample_rate)`` like the synthesiser) the pitch
+classes sounding in alto, tenor and bass, the bass pitch class (or "none") and whether any accompaniment note
+starts inside the frame.
+
+Each step trains on random crops of ``crop_frames`` output frames with teacher forcing; the cross-attention mask
+is the simulator's visibility rule (:func:`~accbench.reference_model.visible_frames`), built from absolute frame
+indices so chunk boundaries fall where the simulator puts them. An epoch is as many crops as cover the training
+frames once. Features and targets of a split are computed once and cached under
+``$ACCBENCH_CACHE/reference/`` (atomic writes), so a grid of points shares them.
+
+Everything is seeded: on CPU with the same arguments and thread count, training gives bit-identical weights.
+Global torch state (RNG, deterministic-algorithms flag, thread count) is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from accbench.atomic import atomic_path, atomic_write_text
+from accbench.errors import ConfigError
+from accbench.reference_model import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_VERSION,
+    DEFAULT_FEATURES,
+    DEFAULT_NETWORK,
+    N_BASS,
+    N_FEATURES,
+    N_PITCH_CLASSES,
+    N_TARGETS,
+    ONSET,
+    ReferenceNetwork,
+    checkpoint_name,
+    song_features,
+)
+
+__all__ = [
+    "SongFrames",
+    "TrainingResult",
+    "frame_targets",
+    "load_training_data",
+    "reference_loss",
+    "train_reference",
+]
+
+DATA_VERSION = 1
+ONSET_POS_WEIGHT = 4.0
+ACCOMPANIMENT = ("alto", "tenor", "bass")
+
+
+@dataclass(frozen=True)
+class SongFrames:
+    """Features and targets of one song.
+
+    Attributes
+    ----------
+    song_id : str
+    features : ndarray, float32, shape (n_frames, N_FEATURES)
+    targets : ndarray, float32, shape (n_frames, N_TARGETS)
+    """
+
+    song_id: str
+    features: np.ndarray
+    targets: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.features.shape[0])
+
+
+@dataclass
+class TrainingResult:
+    """What :func:`train_reference` produced.
+
+    Attributes
+    ----------
+    path : Path
+        The checkpoint file.
+    config : dict
+        The JSON-able config stored in it (includes ``history``).
+    history : list of dict
+        Per epoch: ``epoch``, ``train_loss``, ``valid_loss`` (or None), ``seconds``.
+    step_losses : list of float
+        Training loss of every step.
+    """
+
+    path: Path
+    config: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------ data
+def frame_targets(entry: dict[str, Any], tempo_bpm: float, n_frames: int, sample_rate: int, hop: int) -> np.ndarray:
+    """Per-frame accompaniment targets of a chorale from its note events.
+
+    Parameters
+    ----------
+    entry : dict
+        One element of :func:`accbench.datasets.demo.chorales`.
+    tempo_bpm : float
+        The song's tempo (``song.metadata["tempo_bpm"]``).
+    n_frames : int
+        Frames to produce.
+    sample_rate, hop : int
+
+    Returns
+    -------
+    targets : ndarray, float32, shape (n_frames, N_TARGETS)
+        Columns 0-11 sounding pitch classes, 12-24 bass pitch class one-hot (24 = no bass), 25 onset flag.
+    """
+    seconds_per_beat = 60.0 / tempo_bpm
+    centres = np.arange(n_frames) * hop + hop / 2.0
+    targets = np.zeros((n_frames, N_TARGETS), dtype=np.float32)
+    bass = np.full(n_frames, -1, dtype=np.int64)
+    bass_pitch = np.full(n_frames, np.inf)
+    for voice in ACCOMPANIMENT:
+        for onset, duration, midi in entry["parts"].get(voice, []):
+            start = round(onset * seconds_per_beat * sample_rate)
+            stop = start + max(round(duration * seconds_per_beat * sample_rate), 1)
+            lo = int(np.searchsorted(centres, start, side="left"))
+            hi = int(np.searchsorted(centres, stop, side="left"))
+            pc = int(round(midi)) % 12
+            targets[lo:hi, pc] = 1.0
+            if voice == "bass":
+                lower = bass_pitch[lo:hi] > midi
+                bass[lo:hi][lower] = pc
+                bass_pitch[lo:hi][lower] = midi
+            frame = start // hop
+            if 0 <= frame < n_frames:
+                targets[frame, ONSET] = 1.0
+    bass[bass < 0] = N_BASS - 1
+    targets[np.arange(n_frames), N_PITCH_CLASSES + bass] = 1.0
+    return targets
+
+
+def _cache_root(cache: str | os.PathLike | None) -> Path:
+    if cache is not None:
+        return Path(cache)
+    from accbench.datasets.demo import cache_dir
+
+    return cache_dir() / "reference"
+
+
+def load_training_data(
+    split: str = "train",
+    songs: int | None = None,
+    *,
+    sample_rate: int = 22050,
+    hop: int = 441,
+    features: dict[str, Any] | None = None,
+    cache: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[SongFrames]:
+    """Features and targets of the demo songs of a split (computed once, then read from the cache).
+
+    Parameters
+    ----------
+    split : {"train", "valid", "test"}
+    songs : int or None
+        The first ``songs`` songs of the split; ``None`` for all.
+    sample_rate, hop : int
+    features : dict or None
+        :class:`~accbench.reference_model.FrameFeatures` parameters (default :data:`DEFAULT_FEATURES`).
+    cache : path or None
+        Folder of the cached arrays (default ``$ACCBENCH_CACHE/reference``).
+    progress : callable or None
+        Called with a line of text per rendered song.
+
+    Returns
+    -------
+    list of SongFrames
+    """
+    from accbench.datasets.demo import RENDER_VERSION, chorales, load_demo
+
+    params = dict(DEFAULT_FEATURES if features is None else features)
+    dataset = load_demo(songs, split=split, sample_rate=sample_rate)
+    ids = [song.song_id for song in dataset]
+    recipe = {
+        "data_version": DATA_VERSION,
+        "render_version": RENDER_VERSION,
+        "sample_rate": sample_rate,
+        "hop": hop,
+        "features": params,
+        "songs": ids,
+        "tempi": [song.metadata["tempo_bpm"] for song in dataset],
+    }
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:24]
+    path = _cache_root(cache) / f"{split}-{len(ids)}-{key}.npz"
+    if path.is_file():
+        with np.load(path) as stored:
+            return [SongFrames(song_id, stored[f"f{i}"], stored[f"t{i}"]) for i, song_id in enumerate(ids)]
+    entries = {entry["id"]: entry for entry in chorales()}
+    result = []
+    for index, song in enumerate(dataset):
+        loaded = song.load(sample_rate)
+        feats = song_features(loaded.input, sample_rate, hop, **params)
+        targets = frame_targets(entries[song.song_id], song.metadata["tempo_bpm"], feats.shape[0], sample_rate, hop)
+        result.append(SongFrames(song.song_id, feats, targets))
+        if progress is not None:
+            progress(f"prepared {split} song {index + 1}/{len(ids)} {song.song_id}")
+    arrays: dict[str, np.ndarray] = {}
+    for i, item in enumerate(result):
+        arrays[f"f{i}"], arrays[f"t{i}"] = item.features, item.targets
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(buffer.getvalue())
+    return result
+
+
+# -------------------------------------------------------------------------------------------- batching
+def _batch(
+    data: Sequence[SongFrames],
+    picks: Sequence[tuple[int, int]],
+    crop_frames: int,
+    history_frames: int,
+    ahead_frames: int,
+) -> dict[str, torch.Tensor]:
+    """Crops ``(song index, first output frame)`` as tensors (absolute positions, validity, teacher feedback)."""
+    n_in = history_frames + crop_frames + ahead_frames
+    batch = len(picks)
+    features = np.zeros((batch, n_in, N_FEATURES), dtype=np.float32)
+    input_valid = np.zeros((batch, n_in), dtype=bool)
+    feedback = np.zeros((batch, crop_frames, N_TARGETS), dtype=np.float32)
+    targets = np.zeros((batch, crop_frames, N_TARGETS), dtype=np.float32)
+    output_valid = np.zeros((batch, crop_frames), dtype=bool)
+    input_positions = np.zeros((batch, n_in), dtype=np.int64)
+    output_positions = np.zeros((batch, crop_frames), dtype=np.int64)
+    n_frames = np.zeros(batch, dtype=np.int64)
+    for row, (song_index, first) in enumerate(picks):
+        song = data[song_index]
+        n = song.n_frames
+        n_frames[row] = n
+        inputs = np.arange(first - history_frames, first + crop_frames + ahead_frames)
+        input_positions[row] = inputs
+        ok = (inputs >= 0) & (inputs < n)
+        input_valid[row] = ok
+        features[row, ok] = song.features[inputs[ok]]
+        outputs = np.arange(first, first + crop_frames)
+        output_positions[row] = outputs
+        ok = outputs < n
+        output_valid[row] = ok
+        targets[row, ok] = song.targets[outputs[ok]]
+        previous = outputs - 1
+        ok = (previous >= 0) & (previous < n)
+        feedback[row, ok] = song.targets[previous[ok]]
+    return {
+        "features": torch.from_numpy(features),
+        "input_positions": torch.from_numpy(input_positions),
+        "input_valid": torch.from_numpy(input_valid),
+        "feedback": torch.from_numpy(feedback),
+        "output_positions": torch.from_numpy(output_positions),
+        "n_frames": torch.from_numpy(n_frames),
+        "targets": torch.from_numpy(targets),
+        "output_valid": torch.from_numpy(output_valid),
+    }
+
+
+def reference_loss(logits: torch.Tensor, targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean over valid frames of: pitch-class BCE (summed over 12) + bass cross-entropy + weighted onset BCE."""
+    mask = valid.to(logits.dtype)
+    pitch = F.binary_cross_entropy_with_logits(
+        logits[..., :N_PITCH_CLASSES], targets[..., :N_PITCH_CLASSES], reduction="none"
+    ).sum(-1)
+    bass_logits = logits[..., N_PITCH_CLASSES : N_PITCH_CLASSES + N_BASS]
+    bass_classes = targets[..., N_PITCH_CLASSES : N_PITCH_CLASSES + N_BASS].argmax(-1)
+    bass = F.cross_entropy(bass_logits.reshape(-1, N_BASS), bass_classes.reshape(-1), reduction="none").view_as(pitch)
+    onset = F.binary_cross_entropy_with_logits(
+        logits[..., ONSET],
+        targets[..., ONSET],
+        pos_weight=torch.tensor(ONSET_POS_WEIGHT, device=logits.device),
+        reduction="none",
+    )
+    # No valid frame (a crop entirely past a song's end): the loss is 0, not NaN.
+    return ((pitch + bass + onset) * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+# -------------------------------------------------------------------------------------------- training
+@contextlib.contextmanager
+def _torch_state(seed: int, threads: int | None, deterministic: bool) -> Iterator[None]:
+    """Seed torch, set threads and deterministic algorithms; restore all three afterwards."""
+    previous_threads = torch.get_num_threads()
+    previous_deterministic = torch.are_deterministic_algorithms_enabled()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        try:
+            if threads is not None:
+                torch.set_num_threads(int(threads))
+            if deterministic:
+                torch.use_deterministic_algorithms(True)
+            yield
+        finally:
+            torch.use_deterministic_algorithms(previous_deterministic)
+            torch.set_num_threads(previous_threads)
+
+
+def _resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} asked for but CUDA is not available")
+    return torch.device(device)
+
+
+def _picks(rng: np.random.Generator, data: Sequence[SongFrames], count: int) -> list[tuple[int, int]]:
+    lengths = np.array([song.n_frames for song in data], dtype=np.float64)
+    songs = rng.choice(len(data), size=count, p=lengths / lengths.sum())
+    return [(int(s), int(rng.integers(0, max(int(lengths[s]), 1)))) for s in songs]
+
+
+def train_reference(
+    future_visibility: int,
+    chunk_frames: int,
+    out: str | os.PathLike,
+    *,
+    epochs: int = 4,
+    songs: int | None = None,
+    valid_songs: int = 8,
+    batch_size: int = 16,
+    crop_frames: int = 128,
+    learning_rate: float = 2e-3,
+    feedback_dropout: float = 0.1,
+    seed: int = 0,
+    device: str = "cpu",
+    threads: int | None = 1,
+    network: dict[str, Any] | None = None,
+    max_steps: int | None = None,
+    train_data: Sequence[SongFrames] | None = None,
+    valid_data: Sequence[SongFrames] | None = None,
+    cache: str | os.PathLike | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TrainingResult:
+    """Train the reference model for one (t_f, k) point and save its checkpoint atomically.
+
+    Parameters
+    ----------
+    future_visibility : int
+        ``t_f`` in frames (may be negative).
+    chunk_frames : int
+        ``k`` (>= 1).
+    out : path
+        Folder; the checkpoint is ``out / checkpoint_name(t_f, k)`` with a JSON summary beside it.
+    epochs : int
+        Passes over the training frames (in random crops).
+    songs : int or None
+        First ``songs`` songs of the demo train split (``None``: all 305).
+    valid_songs : int
+        Songs of the valid split whose loss is reported after each epoch (0: none).
+    batch_size, crop_frames : int
+        Crops per step and output frames per crop.
+    learning_rate : float
+        Peak AdamW learning rate (linear warm-up over 5 % of the steps, cosine decay).
+    feedback_dropout : float
+        Probability of zeroing a fed-back previous output in training (robustness to its own mistakes).
+    seed : int
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``. Deterministic algorithms are enforced on CPU.
+    threads : int or None
+        Intra-op threads (default 1); ``None`` keeps torch's setting.
+    network : dict or None
+        Overrides of :data:`~accbench.reference_model.DEFAULT_NETWORK`.
+    max_steps : int or None
+        Stop after this many steps in total (tests, smoke runs).
+    train_data, valid_data : sequence of SongFrames or None
+        Pre-loaded data (otherwise :func:`load_training_data`).
+    cache : path or None
+        Feature cache folder.
+    progress : callable or None
+        Called with one line of text per progress report.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    if isinstance(chunk_frames, bool) or int(chunk_frames) != chunk_frames or chunk_frames < 1:
+        raise ConfigError(f"chunk_frames must be an integer >= 1, got {chunk_frames!r}")
+    if isinstance(future_visibility, bool) or int(future_visibility) != future_visibility:
+        raise ConfigError(f"future_visibility must be an integer number of frames, got {future_visibility!r}")
+    if epochs < 1 or batch_size < 1 or crop_frames < 1:
+        raise ConfigError("epochs, batch_size and crop_frames must be >= 1")
+    future_visibility, chunk_frames = int(future_visibility), int(chunk_frames)
+    say = progress or (lambda line: None)
+    sample_rate, hop = 22050, 441
+    net_params = {**DEFAULT_NETWORK, **(network or {})}
+    unknown = sorted(set(net_params) - set(DEFAULT_NETWORK))
+    if unknown:
+        raise ConfigError(f"unknown network option(s): {', '.join(unknown)}")
+    if train_data is None:
+        train_data = load_training_data("train", songs, sample_rate=sample_rate, hop=hop, cache=cache, progress=say)
+    if valid_data is None:
+        valid_data = (
+            load_training_data("valid", valid_songs, sample_rate=sample_rate, hop=hop, cache=cache, progress=say)
+            if valid_songs
+            else []
+        )
+    if not train_data:
+        raise ConfigError("no training songs")
+    target = _resolve_device(device)
+    total_frames = sum(song.n_frames for song in train_data)
+    steps_per_epoch = max(1, math.ceil(total_frames / (batch_size * crop_frames)))
+    total_steps = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
+    ahead_frames = max(future_visibility, 0)
+    history_frames = int(net_params["window"]) + ahead_frames  # the oldest frame cross-attention may read
+    rng = np.random.default_rng(seed)
+    valid_picks = _picks(np.random.default_rng(10_000 + seed), valid_data, 4 * batch_size) if valid_data else []
+    history: list[dict[str, Any]] = []
+    step_losses: list[float] = []
+    started = time.perf_counter()
+    with _torch_state(seed, threads, deterministic=target.type == "cpu"):
+        model = ReferenceNetwork(future_visibility, chunk_frames, **net_params).to(target)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+        warmup = max(1, total_steps // 20)
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        say(
+            f"training t_f={future_visibility} k={chunk_frames}: {len(train_data)} songs, {total_frames} frames, "
+            f"{steps_per_epoch} steps/epoch, {total_steps} steps, "
+            f"{sum(p.numel() for p in model.parameters())} parameters on {target}"
+        )
+        step = 0
+        for epoch in range(1, epochs + 1):
+            if step >= total_steps:
+                break
+            model.train()
+            epoch_losses = []
+            epoch_started = time.perf_counter()
+            for _ in range(steps_per_epoch):
+                if step >= total_steps:
+                    break
+                batch = _batch(
+                    train_data, _picks(rng, train_data, batch_size), crop_frames, history_frames, ahead_frames
+                )
+                if feedback_dropout > 0:
+                    keep = rng.random(batch["feedback"].shape[:2]) >= feedback_dropout
+                    batch["feedback"] = batch["feedback"] * torch.from_numpy(keep[..., None].astype(np.float32))
+                batch = {name: value.to(target) for name, value in batch.items()}
+                logits = model(
+                    batch["features"],
+                    batch["input_positions"],
+                    batch["input_valid"],
+                    batch["feedback"],
+                    batch["output_positions"],
+                    batch["n_frames"],
+                )
+                loss = reference_loss(logits, batch["targets"], batch["output_valid"])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                value = float(loss.detach().cpu())
+                step_losses.append(value)
+                epoch_losses.append(value)
+                if step % 50 == 0:
+                    elapsed = time.perf_counter() - started
+                    say(f"  step {step}/{total_steps} loss {np.mean(step_losses[-50:]):.4f} ({elapsed:.0f} s)")
+            valid_loss = _evaluate(model, valid_data, valid_picks, crop_frames, history_frames, ahead_frames, target)
+            record = {
+                "epoch": epoch,
+                "steps": step,
+                "train_loss": float(np.mean(epoch_losses)) if epoch_losses else None,
+                "valid_loss": valid_loss,
+                "seconds": round(time.perf_counter() - epoch_started, 2),
+            }
+            history.append(record)
+            valid_text = "" if valid_loss is None else f" valid loss {valid_loss:.4f}"
+            say(
+                f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}{valid_text} ({record['seconds']:.0f} s)"
+            )
+        state_dict = {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+    seconds = time.perf_counter() - started
+    from accbench import __version__
+
+    config = {
+        "future_visibility": future_visibility,
+        "chunk_frames": chunk_frames,
+        "sample_rate": sample_rate,
+        "hop": hop,
+        "features": dict(DEFAULT_FEATURES),
+        "network": net_params,
+        "training": {
+            "epochs": epochs,
+            "steps": step,
+            "songs": len(train_data),
+            "song_ids_sha256": hashlib.sha256(",".join(s.song_id for s in train_data).encode()).hexdigest(),
+            "valid_songs": len(valid_data),
+            "batch_size": batch_size,
+            "crop_frames": crop_frames,
+            "learning_rate": learning_rate,
+            "feedback_dropout": feedback_dropout,
+            "seed": seed,
+            "device": str(target),
+            "threads": threads,
+            "seconds": round(seconds, 2),
+            "first_loss": step_losses[0] if step_losses else None,
+            "history": history,
+        },
+        "accbench_version": __version__,
+        "torch_version": str(torch.__version__),
+        "python": platform.python_version(),
+    }
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "config": config,
+        "state_dict": state_dict,
+    }
+    out = Path(out)
+    path = out / checkpoint_name(future_visibility, chunk_frames)
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
+    atomic_write_text(path.with_suffix(".json"), json.dumps(config, indent=2) + "\n")
+    say(f"saved {path} ({seconds:.0f} s)")
+    return TrainingResult(path, config, history, step_losses)
+
+
+@torch.no_grad()
+def _evaluate(
+    model: ReferenceNetwork,
+    data: Sequence[SongFrames],
+    picks: Sequence[tuple[int, int]],
+    crop_frames: int,
+    history_frames: int,
+    ahead_frames: int,
+    device: torch.device,
+) -> float | None:
+    """Teacher-forced loss on fixed crops (no feedback dropout); ``None`` without data."""
+    if not data:
+        return None
+    model.eval()
+    losses, weights = [], []
+    for first in range(0, len(picks), 16):
+        batch = _batch(data, picks[first : first + 16], crop_frames, history_frames, ahead_frames)
+        batch = {name: value.to(device) for name, value in batch.items()}
+        logits = model(
+            batch["features"],
+            batch["input_positions"],
+            batch["input_valid"],
+            batch["feedback"],
+            batch["output_positions"],
+            batch["n_frames"],
+        )
+        valid = batch["output_valid"]
+        losses.append(float(reference_loss(logits, batch["targets"], valid)))
+        weights.append(float(valid.sum()))
+    model.train()
+    return float(np.average(losses, weights=weights)) if sum(weights) else None
