@@ -6,6 +6,8 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     seeds = [0]
     metrics = ["beat", "harmony", "timing", "reaction"]
     results_format = "parquet"    # or "csv"
+    embedder = "auto"             # for metrics = [..., "embedding"]: clap (needs a local model), spectral, auto
+    embedder_options = { }        # e.g. { model = "/models/larger_clap_music", batch_size = 8 }
 
     [dataset]
     spec = "demo"                 # demo | manifest:PATH | folder:PATH | slakh:ROOT | musdb:ROOT | moisesdb:ROOT
@@ -161,7 +163,7 @@ class SweepConfig:
     results_format: str = "parquet"
     write_audio: bool = True
     lenient: bool = False
-    embedder: str = "spectral"
+    embedder: str = "auto"
     embedder_options: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
 
@@ -294,6 +296,9 @@ class SweepConfig:
         out = data.get("out", cls.out)
         if not isinstance(out, str) or not out:
             raise _fail("out", f"must be a folder path, got {out!r}", source)
+        embedder = data.get("embedder", "auto")
+        if embedder not in ("auto", "clap", "spectral"):
+            raise _fail("embedder", f"must be 'auto', 'clap' or 'spectral', got {embedder!r}", source)
         embedder_options = data.get("embedder_options", {})
         _check_keys(
             embedder_options,
@@ -311,7 +316,7 @@ class SweepConfig:
             results_format=results_format,
             write_audio=bool(data.get("write_audio", True)),
             lenient=bool(data.get("lenient", False)),
-            embedder=str(data.get("embedder", "spectral")),
+            embedder=embedder,
             embedder_options=dict(embedder_options),
             source=source,
         )

@@ -53,7 +53,7 @@ IDENTITY_COLUMNS = [
     "future_visibility_frames", "future_visibility_ms", "chunk_frames", "chunk_ms", "frame_rate_hz", "sample_rate",
     "latency", "input_latency_ms", "output_latency_ms", "on_miss", "feasible", "feasible_future_visibility_frames",
     "inference_time_ms", "deterministic", "repairs", "ref_source", "ref_source_beats", "ref_source_chords",
-    "skipped", "notes", "task_id",
+    "skipped", "notes", "embedding.embedder", "task_id",
 ]  # fmt: skip
 
 
@@ -107,10 +107,10 @@ def _grid_configs(sweep_config: SweepConfig, info: ModelInfo, seed: int) -> list
 
 
 def _metric_versions() -> dict[str, str]:
-    from accbench import metrics
+    """Versions of every analyzer whose output the metrics depend on (a change invalidates comparisons)."""
+    from accbench.metrics import analysis
 
-    versions = getattr(metrics, "METRIC_VERSIONS", None) or getattr(metrics, "ANALYZER_VERSIONS", None) or {}
-    return {str(key): str(value) for key, value in dict(versions).items()}
+    return {str(key): str(value) for key, value in sorted(analysis.ANALYZER_VERSIONS.items())}
 
 
 def _machine() -> dict[str, Any]:
@@ -441,6 +441,13 @@ def sweep(
     suffix = ".parquet" if sweep_config.results_format == "parquet" else ".csv"
     _write_table(results, out_dir / f"results{suffix}")
     _write_table(failure_frame, out_dir / "failures.csv")
+    if "embedding" in sweep_config.metrics and sweep_config.write_audio:
+        from accbench.set_metrics import frechet_per_config
+
+        set_metrics = frechet_per_config(
+            results, songs, out_dir, embedding=context.embedding_options(), cache_dir=context.cache_dir
+        )
+        _write_table(set_metrics, out_dir / "set_metrics.csv")
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["tasks"] = {"total": len(tasks), "succeeded": len(rows), "failed": len(failure_frame)}
     manifest["worker_seconds"] = {key: round(value, 3) for key, value in sorted(seconds.items())}

@@ -104,8 +104,12 @@ class WorkerContext:
     out_dir: str
     cache_dir: str | None
     write_audio: bool
-    embedder: str = "spectral"
+    embedder: str = "auto"
     embedder_options: dict[str, Any] = field(default_factory=dict)
+
+    def embedding_options(self) -> dict[str, Any]:
+        """What :func:`accbench.metrics.score` gets as ``embedding=``."""
+        return {"embedder": self.embedder, **self.embedder_options}
 
 
 class MismatchSource:
@@ -310,6 +314,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
             metrics=list(context.metrics),
             cache=state.cache,
             song=task.song_id,
+            embedding=context.embedding_options() if "embedding" in context.metrics else None,
         )
         seconds["score"] = time.perf_counter() - began
     except AccbenchError as error:

@@ -8,7 +8,7 @@
   analyzers in :mod:`~accbench.metrics.analysis`; the cache in :mod:`~accbench.metrics.cache`.
 """
 
-from accbench.metrics import analysis, beat, cache, harmony, reaction, scoring, timing
+from accbench.metrics import analysis, beat, cache, embedding, harmony, reaction, scoring, timing
 from accbench.metrics.cache import AnalysisCache, default_cache
 from accbench.metrics.registry import MetricSpec, register, registry, specs
 from accbench.metrics.scoring import Scores, score
@@ -21,6 +21,7 @@ __all__ = [
     "beat",
     "cache",
     "default_cache",
+    "embedding",
     "harmony",
     "reaction",
     "register",

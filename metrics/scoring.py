@@ -21,8 +21,9 @@ signal; silent or constant output is scored (no beats, ``N`` chords: the floor o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,7 @@ from accbench.metrics.registry import get as get_spec
 
 __all__ = ["GROUPS", "METRICS", "Scores", "score"]
 
+EMBEDDING = "embedding"
 ANNOTATION = "annotation"
 REFERENCE_MIX = "reference-mix analysis"
 INPUT_ANALYSIS = "input analysis"
@@ -96,6 +98,9 @@ class Scores:
         ``"reference-mix analysis"`` or ``"none"``; ``"input"`` is ``"input analysis"``.
     skipped : dict of str to str
         Metric name to the reason it was not computed.
+    info : dict of str to str
+        Non-numeric facts that belong in the results row, e.g. ``embedding.embedder`` (which embedder, and
+        that a spectral one is not comparable to CLAP).
     notes : list of str
         Repairs made to the inputs (padding, trimming).
     """
@@ -104,6 +109,7 @@ class Scores:
     ref_source: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    info: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
@@ -118,6 +124,7 @@ class Scores:
         row["ref_source_chords"] = chords
         row["skipped"] = "; ".join(f"{name}: {reason}" for name, reason in self.skipped.items())
         row["notes"] = "; ".join(self.notes)
+        row.update(self.info)
         return row
 
 
@@ -204,6 +211,7 @@ def score(
     song: str | None = None,
     beat_tracker: str = "default",
     chord_estimator: str = "default",
+    embedding: Mapping[str, Any] | None = None,
 ) -> Scores:
     """Score one output of one song.
 
@@ -223,11 +231,17 @@ def score(
     events : pandas.DataFrame or None
         The simulator's event log (for ``timing``); ``timing`` is skipped without it.
     metrics : iterable of str or None
-        Groups (``"beat"``, ``"harmony"``, ``"timing"``, ``"reaction"``) and/or metric names; default all.
+        Groups (``"beat"``, ``"harmony"``, ``"timing"``, ``"reaction"``, ``"embedding"``) and/or metric names;
+        default: all groups except ``"embedding"``, which must be asked for (it runs a neural embedder when a
+        CLAP model is configured).
     cache : AnalysisCache or None
         Default :func:`~accbench.metrics.cache.default_cache`.
     song : str or None
         Song id for error messages.
+    embedding : mapping or None
+        Options of :func:`accbench.metrics.embedding.evaluate` when ``"embedding"`` is requested: ``embedder``
+        (``"auto"``, ``"clap"``, ``"spectral"``), ``window_s``, ``hop_s`` and embedder options (``model``,
+        ``device``, ``batch_size``, ``threads``).
     beat_tracker : {"default", "madmom"}
         Beat tracker for every beat analysis (see :func:`accbench.metrics.analysis.beats`).
     chord_estimator : {"default", "madmom"}
@@ -252,7 +266,11 @@ def score(
     >>> result.skipped["beat.f_measure"]
     'no reference: neither reference audio nor beat annotations'
     """
-    chosen = _select(metrics)
+    requested = [metrics] if isinstance(metrics, str) else (None if metrics is None else list(metrics))
+    want_embedding = requested is not None and EMBEDDING in requested
+    if want_embedding:
+        requested = [item for item in requested if item != EMBEDDING]
+    chosen = _select(requested) if requested or not want_embedding else []
     cache = default_cache() if cache is None else cache
     if int(sample_rate) <= 0:
         raise DataError(f"sample rate must be positive, got {sample_rate}", song=song)
@@ -425,4 +443,16 @@ def score(
 
     result.values = {name: values.get(name, math.nan) for name in chosen}
     result.skipped = {name: skipped[name] for name in chosen if name in skipped}
+    if want_embedding:
+        from accbench.metrics import embedding as embedding_metrics
+
+        found = embedding_metrics.evaluate(
+            x, y, sample_rate, reference=r, cache=cache, song=song, **dict(embedding or {})
+        )
+        reason = str(found.pop("embedding.skipped", ""))
+        result.info["embedding.embedder"] = str(found.pop("embedding.embedder", ""))
+        for name, value in found.items():
+            result.values[name] = float(value)
+            if math.isnan(float(value)) and reason:
+                result.skipped[name] = reason
     return result

@@ -249,3 +249,24 @@ def test_ray_executor_on_a_local_cluster(tiny_dataset, tmp_path):
     on_ray = sweep(config(tiny_dataset), out=tmp_path / "ray", executor="ray", workers=1, progress=False)
     metric_columns = [c for c in serial.results.columns if "." in c]
     pd.testing.assert_frame_equal(serial.results[metric_columns], on_ray.results[metric_columns])
+
+
+def test_embedding_metrics_per_song_and_frechet_per_config(tiny_dataset, tmp_path):
+    data = config(
+        tiny_dataset,
+        metrics=["timing", "embedding"],
+        embedder="spectral",
+        models=[{"spec": "oracle"}, {"spec": "silence"}],
+        grid={"future_visibility": [0], "chunk_frames": [2]},
+    )
+    run = sweep(data, out=tmp_path / "out", executor="serial", progress=False)
+    assert run.ok
+    assert set(run.results["embedding.embedder"]) == {"spectral (not comparable to CLAP)"}
+    by_model = run.results.groupby("model")["embedding.spectral_cosine_mix"].mean()
+    assert by_model["oracle"] == pytest.approx(1.0) and by_model["silence"] < by_model["oracle"]
+    sets = pd.read_csv(tmp_path / "out" / "set_metrics.csv").set_index("model")
+    assert sets.loc["oracle", "embedding.spectral_frechet"] == pytest.approx(0.0, abs=1e-6)
+    assert sets.loc["silence", "embedding.spectral_frechet"] > 0
+    assert (sets["embedding.spectral_frechet_n_songs"] == 3).all()
+    with pytest.raises(ConfigError, match="embedder"):
+        load_sweep_config(config(tiny_dataset, embedder="vggish"))
