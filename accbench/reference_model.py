@@ -85,6 +85,7 @@ DEFAULT_NETWORK: dict[str, Any] = {
     "decoder_layers": 2,
     "ffn": 128,
     "window": 128,
+    "anticipation": False,
 }
 
 
@@ -311,6 +312,10 @@ class ReferenceNetwork(nn.Module):
         ``k``.
     d_model, heads, encoder_layers, decoder_layers, ffn, window : int
         Width, attention heads, layers, feed-forward width and the look-back window in frames.
+    anticipation : bool
+        Add the auxiliary head of the anticipatory objective: from the decoder state of frame ``f``, predict the
+        input features of frame ``f`` itself (invisible when ``t_f <= 0``: what the soloist plays now).
+        Used in training only; streaming ignores it.
     """
 
     def __init__(
@@ -324,6 +329,7 @@ class ReferenceNetwork(nn.Module):
         decoder_layers: int = 2,
         ffn: int = 128,
         window: int = 128,
+        anticipation: bool = False,
     ) -> None:
         super().__init__()
         if chunk_frames < 1 or window < 1 or d_model % heads or (d_model // heads) % 2:
@@ -336,6 +342,7 @@ class ReferenceNetwork(nn.Module):
         self.decoder = nn.ModuleList([_DecoderLayer(d_model, heads, ffn) for _ in range(decoder_layers)])
         self.decoder_norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, N_TARGETS)
+        self.anticipation_head = nn.Linear(d_model, N_FEATURES) if anticipation else None
 
     # Training / whole-sequence path -----------------------------------------------------------------
     def encode(self, features: torch.Tensor, positions: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -368,7 +375,8 @@ class ReferenceNetwork(nn.Module):
         feedback: torch.Tensor,
         output_positions: torch.Tensor,
         n_frames: torch.Tensor,
-    ) -> torch.Tensor:
+        return_hidden: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Logits (batch, n_out, N_TARGETS) of every output frame with teacher forcing.
 
         Parameters
@@ -381,6 +389,8 @@ class ReferenceNetwork(nn.Module):
             Consecutive absolute output frame indices.
         n_frames : Tensor (batch,)
             Complete input frames of each song (the visibility clamp).
+        return_hidden : bool
+            Also return the final decoder states (batch, n_out, d_model).
         """
         memory = self.encode(features, input_positions, input_valid)
         cross = self.cross_mask(output_positions, input_positions, n_frames, input_valid)
@@ -393,7 +403,9 @@ class ReferenceNetwork(nn.Module):
             keys, values = layer.cross_attention.keys_values(memory, input_positions)
             hidden = hidden + layer.cross_attention.attend(layer.norm2(hidden), output_positions, keys, values, cross)
             hidden = hidden + layer.ffn(layer.norm3(hidden))
-        return self.head(self.decoder_norm(hidden))
+        hidden = self.decoder_norm(hidden)
+        logits = self.head(hidden)
+        return (logits, hidden) if return_hidden else logits
 
 
 class _StreamState:

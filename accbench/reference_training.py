@@ -245,6 +245,7 @@ def _batch(
     feedback = np.zeros((batch, crop_frames, N_TARGETS), dtype=np.float32)
     targets = np.zeros((batch, crop_frames, N_TARGETS), dtype=np.float32)
     output_valid = np.zeros((batch, crop_frames), dtype=bool)
+    current = np.zeros((batch, crop_frames, N_FEATURES), dtype=np.float32)
     input_positions = np.zeros((batch, n_in), dtype=np.int64)
     output_positions = np.zeros((batch, crop_frames), dtype=np.int64)
     n_frames = np.zeros(batch, dtype=np.int64)
@@ -262,6 +263,7 @@ def _batch(
         ok = outputs < n
         output_valid[row] = ok
         targets[row, ok] = song.targets[outputs[ok]]
+        current[row, ok] = song.features[outputs[ok]]
         previous = outputs - 1
         ok = (previous >= 0) & (previous < n)
         feedback[row, ok] = song.targets[previous[ok]]
@@ -274,6 +276,7 @@ def _batch(
         "n_frames": torch.from_numpy(n_frames),
         "targets": torch.from_numpy(targets),
         "output_valid": torch.from_numpy(output_valid),
+        "current_features": torch.from_numpy(current),
     }
 
 
@@ -341,6 +344,7 @@ def train_reference(
     crop_frames: int = 128,
     learning_rate: float = 2e-3,
     feedback_dropout: float = 0.1,
+    anticipation_weight: float = 0.0,
     seed: int = 0,
     device: str = "cpu",
     threads: int | None = 1,
@@ -373,6 +377,9 @@ def train_reference(
         Peak AdamW learning rate (linear warm-up over 5 % of the steps, cosine decay).
     feedback_dropout : float
         Probability of zeroing a fed-back previous output in training (robustness to its own mistakes).
+    anticipation_weight : float
+        Weight of the anticipatory objective (0: off): from the decoder state of frame ``f`` predict the input
+        features of frame ``f`` (mean squared error), which are invisible to it when ``t_f <= 0``.
     seed : int
     device : str
         ``"cpu"``, ``"cuda"`` or ``"auto"``. Deterministic algorithms are enforced on CPU.
@@ -403,6 +410,10 @@ def train_reference(
     say = progress or (lambda line: None)
     sample_rate, hop = 22050, 441
     net_params = {**DEFAULT_NETWORK, **(network or {})}
+    if anticipation_weight < 0:
+        raise ConfigError(f"anticipation_weight must be >= 0, got {anticipation_weight}")
+    if anticipation_weight > 0:
+        net_params["anticipation"] = True
     unknown = sorted(set(net_params) - set(DEFAULT_NETWORK))
     if unknown:
         raise ConfigError(f"unknown network option(s): {', '.join(unknown)}")
@@ -460,15 +471,18 @@ def train_reference(
                     keep = rng.random(batch["feedback"].shape[:2]) >= feedback_dropout
                     batch["feedback"] = batch["feedback"] * torch.from_numpy(keep[..., None].astype(np.float32))
                 batch = {name: value.to(target) for name, value in batch.items()}
-                logits = model(
+                logits, hidden = model(
                     batch["features"],
                     batch["input_positions"],
                     batch["input_valid"],
                     batch["feedback"],
                     batch["output_positions"],
                     batch["n_frames"],
+                    return_hidden=True,
                 )
                 loss = reference_loss(logits, batch["targets"], batch["output_valid"])
+                if anticipation_weight > 0:
+                    loss = loss + anticipation_weight * _anticipation_loss(model, hidden, batch)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -515,6 +529,7 @@ def train_reference(
             "crop_frames": crop_frames,
             "learning_rate": learning_rate,
             "feedback_dropout": feedback_dropout,
+            "anticipation_weight": anticipation_weight,
             "seed": seed,
             "device": str(target),
             "threads": threads,
@@ -541,6 +556,13 @@ def train_reference(
     return TrainingResult(path, config, history, step_losses)
 
 
+def _anticipation_loss(model: ReferenceNetwork, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean squared error of the predicted input features of each output frame, over valid frames."""
+    mask = batch["output_valid"].to(hidden.dtype)
+    error = ((model.anticipation_head(hidden) - batch["current_features"]) ** 2).mean(-1)
+    return (error * mask).sum() / mask.sum().clamp(min=1.0)
+
+
 @torch.no_grad()
 def _evaluate(
     model: ReferenceNetwork,
@@ -551,7 +573,7 @@ def _evaluate(
     ahead_frames: int,
     device: torch.device,
 ) -> float | None:
-    """Teacher-forced loss on fixed crops (no feedback dropout); ``None`` without data."""
+    """Teacher-forced main loss (no anticipation term) on fixed crops, no feedback dropout; ``None`` without data."""
     if not data:
         return None
     model.eval()

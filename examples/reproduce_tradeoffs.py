@@ -66,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="grid points trained in parallel")
     parser.add_argument("--workers", type=int, default=2, help="sweep worker processes")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--future-visibility", type=int, nargs="+", help="override the config's t_f values (frames)")
+    parser.add_argument("--chunk-frames", type=int, nargs="+", help="override the config's k values (frames)")
+    parser.add_argument(
+        "--anticipation-weight", type=float, default=0.0, help="train with the anticipatory objective (default 0: off)"
+    )
     parser.add_argument("--max-steps", type=int, default=None, help="cap steps per point (smoke runs)")
     args = parser.parse_args(argv)
 
@@ -77,10 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     config = tomllib.loads(args.config.read_text())
     checkpoints = args.out / "checkpoints"
     config["models"][0]["options"]["checkpoint"] = str(checkpoints)
+    if args.future_visibility:
+        config["grid"]["future_visibility"] = args.future_visibility
+    if args.chunk_frames:
+        config["grid"]["chunk_frames"] = args.chunk_frames
     if args.test_songs is not None:
         config["dataset"]["options"]["songs"] = args.test_songs
     points = [(int(f), int(k)) for f in config["grid"]["future_visibility"] for k in config["grid"]["chunk_frames"]]
-    settings = {"epochs": args.epochs, "songs": args.songs, "device": args.device, "threads": 1}
+    settings = {
+        "epochs": args.epochs,
+        "songs": args.songs,
+        "device": args.device,
+        "threads": 1,
+        "anticipation_weight": args.anticipation_weight,
+    }
     if args.max_steps is not None:
         settings["max_steps"] = args.max_steps
 

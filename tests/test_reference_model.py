@@ -222,6 +222,19 @@ def test_training_restores_global_torch_state(data):
     assert before[:2] == after[:2] and torch.equal(before[2], after[2])
 
 
+def test_anticipatory_objective_trains_and_streams(data, tmp_path):
+    frames = [item for _, item in data]
+    result = train_reference(
+        -4, 2, tmp_path, epochs=6, max_steps=12, batch_size=4, crop_frames=32, network=TINY,
+        train_data=frames, valid_data=[], anticipation_weight=1.0,
+    )  # fmt: skip
+    assert result.config["network"]["anticipation"] and result.config["training"]["anticipation_weight"] == 1.0
+    network, _ = load_checkpoint(result.path)
+    assert network.anticipation_head is not None
+    out = run_stream(ReferenceTransformer(result.path), data[0][0][:, : 30 * HOP], SimulationConfig(-4, 2)).output
+    assert out.shape == (1, 30 * HOP) and np.isfinite(out).all()
+
+
 def test_checkpoint_folder_picks_the_grid_point(checkpoint, data, tmp_path):
     frames = [data[0][1]]
     train_reference(

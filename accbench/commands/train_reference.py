@@ -29,6 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, default=16, help="crops per step (default 16)")
     parser.add_argument("--crop-frames", type=int, default=128, help="output frames per crop (default 128)")
     parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
+    parser.add_argument(
+        "--anticipation-weight",
+        type=float,
+        default=0.0,
+        help="weight of the auxiliary objective predicting the input of the frame being played (default 0: off)",
+    )
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (smoke runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
@@ -58,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         crop_frames=args.crop_frames,
         learning_rate=args.learning_rate,
+        anticipation_weight=args.anticipation_weight,
         max_steps=args.max_steps,
         seed=args.seed,
         device=args.device,
