@@ -12,6 +12,19 @@ from accbench.simulators import SimulationConfig, SimulationResult, SimulationSu
 
 __version__ = "0.1.0"
 
+_LAZY_MODULES = {"metrics", "reports", "runner", "datasets"}
+
+
+def __getattr__(name: str):
+    """``accbench.sweep`` and ``accbench.metrics``/``reports``/``runner``/``datasets``, imported on first use."""
+    import importlib
+
+    if name == "sweep":
+        return importlib.import_module("accbench.runner").sweep
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"accbench.{name}")
+    raise AttributeError(f"module 'accbench' has no attribute {name!r}")
+
 __all__ = [
     "AccbenchError",
     "ConfigError",
@@ -28,4 +41,5 @@ __all__ = [
     "available_models",
     "load_model",
     "simulate",
+    "sweep",
 ]
