@@ -8,20 +8,26 @@ labels, keys as mir_eval key strings (``"C major"``). Results go through an
 (:data:`ANALYZER_VERSIONS`) and its parameters, so scoring many outputs of one song analyses its input and
 reference once.
 
-The default analyzers are written in numpy and scipy only: they are deterministic, need no model weights and
-no network, and pay no just-in-time compilation (librosa's numba functions cost ~30-60 s on their first call
-in a fresh environment; nothing here imports librosa).
+The default analyzers build on librosa (STFT, mel and constant-Q filters, ``beat_track``, ``peak_pick``,
+``sequence.viterbi``) and scipy: deterministic, no model weights, no network. librosa is imported inside the
+functions that use it, so ``import accbench.metrics`` stays light; its numba code compiles once per environment
+(about 30 s, cached on disk) and loading ``librosa.beat`` costs about 5 s in every new process.
+
+Accuracy on 24 demo songs (``benchmarks/analyzer_accuracy.py``, reference mix): beat F-measure 0.979, AMLt
+0.959, chord majmin 0.874; the suite runs at about 175x real time per core (``benchmarks/metrics_speed.py``).
 
 Analyzers
 ---------
-- :func:`beats`: beat times. Spectral-flux onset envelope, global tempo from its autocorrelation (log-normal
-  prior around 120 BPM, 1.5 octaves wide), Ellis dynamic-programming beat tracker, then a phase check that moves
-  the grid by half a period when the off-beat positions carry more onset strength (the failure of librosa's
-  ``beat_track`` on synthetic mixes, which locked to the off-beat).
-- :func:`onsets`: onset times (peak picking on the same envelope).
-- :func:`chroma`: frame-wise pitch-class energy ``(12, n_frames)`` and frame times.
+- :func:`beats`: beat times. Log-mel spectral-flux onset envelope, global tempo from its autocorrelation
+  (log-normal prior around 120 BPM, 1.5 octaves wide), librosa's dynamic-programming tracker (Ellis 2007) at
+  that tempo, weak-beat trimming, then a phase check that moves the grid by half a period when the off-beat
+  positions carry more onset strength (the failure of librosa's ``beat_track`` on synthetic mixes, which locked
+  to the off-beat).
+- :func:`onsets`: onset times (``librosa.util.peak_pick`` on the same envelope).
+- :func:`chroma`: frame-wise pitch-class magnitude ``(12, n_frames)`` from a constant-Q transform, and frame
+  times.
 - :func:`chords`: chord segments: chroma against harmonic templates of major, minor, dominant-seventh,
-  major-seventh and minor-seventh chords plus no-chord, smoothed by a Viterbi pass with a self-transition
+  major-seventh and minor-seventh chords plus no-chord, smoothed by librosa's Viterbi with a self-transition
   prior.
 - :func:`key`: global key by correlating mean chroma with Krumhansl-Kessler profiles.
 
@@ -43,7 +49,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import scipy.ndimage
-import scipy.signal
 
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
@@ -75,12 +80,12 @@ ANALYSIS_SAMPLE_RATE = 22050
 """Hz; every analyzer works on mono audio at this rate."""
 
 ANALYZER_VERSIONS: dict[str, str] = {
-    "onset_envelope": "1",
-    "beats": "2",
-    "onsets": "1",
-    "chroma": "1",
-    "chords": "2",
-    "key": "1",
+    "onset_envelope": "2",
+    "beats": "3",
+    "onsets": "2",
+    "chroma": "2",
+    "chords": "3",
+    "key": "2",
     "beats-madmom": "1",
     "chords-madmom": "1",
 }
@@ -106,11 +111,11 @@ CHORD_QUALITIES: dict[str, tuple[int, ...]] = {
 # Onset analysis: 1024-sample frames, 256-sample hop (11.6 ms) at 22050 Hz.
 _ONSET_N_FFT = 1024
 _ONSET_HOP = 256
-# Chroma analysis: 4096-sample frames (5.4 Hz bins, enough for bass notes), 2048-sample hop (93 ms).
-_CHROMA_N_FFT = 4096
+# Chroma analysis: constant-Q, 5 octaves from 55 Hz (A1) at 36 bins per octave, 2048-sample hop (93 ms).
 _CHROMA_HOP = 2048
 _CHROMA_FMIN = 55.0
-_CHROMA_FMAX = 2000.0
+_CHROMA_OCTAVES = 5
+_CHROMA_BINS_PER_OCTAVE = 36
 _SILENCE_RMS = 1e-4
 """Mono RMS (full scale 1.0) below which audio counts as silent: no beats, no onsets, all-``N`` chords."""
 
@@ -170,14 +175,14 @@ def _is_silent(mono: np.ndarray) -> bool:
 
 
 def _stft_magnitude(mono: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """``|STFT|`` with a periodic Hann window, frames centred at ``t * hop`` (zero padding); ``(1 + n_fft // 2, T)``."""
-    n_frames = 1 + len(mono) // hop
-    padded = np.zeros(n_fft + (n_frames - 1) * hop, dtype=np.float32)
-    start = n_fft // 2
-    padded[start : start + len(mono)] = mono[: len(padded) - start]
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop][:n_frames]
-    window = scipy.signal.get_window("hann", n_fft, fftbins=True).astype(np.float32)
-    return np.abs(np.fft.rfft(frames * window, axis=1)).T.astype(np.float32)
+    """``|STFT|`` (librosa) with a periodic Hann window, frames centred at ``t * hop`` (zero padding).
+
+    Returns float32 ``(1 + n_fft // 2, 1 + len(mono) // hop)``.
+    """
+    import librosa
+
+    spectrum = librosa.stft(mono, n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode="constant")
+    return np.abs(spectrum).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -186,19 +191,12 @@ def _stft_magnitude(mono: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
 
 @functools.cache
 def _mel_filterbank(sample_rate: int, n_fft: int, n_bands: int, fmin: float, fmax: float) -> np.ndarray:
-    """Triangular filters equally spaced on the mel scale (HTK formula); ``(n_bands, 1 + n_fft // 2)``."""
+    """librosa's triangular mel filters (HTK mel scale, peak 1, no area normalisation); (n_bands, 1 + n_fft // 2)."""
+    import librosa
 
-    def hz_to_mel(hz):
-        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
-
-    def mel_to_hz(mel):
-        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
-
-    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_bands + 2))
-    freqs = np.arange(1 + n_fft // 2) * sample_rate / n_fft
-    lower = (freqs[np.newaxis, :] - edges[:-2, np.newaxis]) / (edges[1:-1] - edges[:-2])[:, np.newaxis]
-    upper = (edges[2:, np.newaxis] - freqs[np.newaxis, :]) / (edges[2:] - edges[1:-1])[:, np.newaxis]
-    return np.maximum(0.0, np.minimum(lower, upper)).astype(np.float32)
+    return librosa.filters.mel(
+        sr=sample_rate, n_fft=n_fft, n_mels=n_bands, fmin=fmin, fmax=fmax, htk=True, norm=None, dtype=np.float32
+    )
 
 
 def _onset_envelope_from_mono(mono: np.ndarray) -> np.ndarray:
@@ -287,10 +285,10 @@ def estimate_tempo(
     centred = envelope - envelope.mean() if envelope.size else envelope
     if envelope.size < 2 * min_lag or not np.any(centred):
         return math.nan
-    size = 1 << int(math.ceil(math.log2(2 * envelope.size)))
-    spectrum = np.fft.rfft(centred, size)
-    acf = np.fft.irfft(np.abs(spectrum) ** 2, size)[: envelope.size]
+    import librosa
+
     max_lag = min(max_lag, envelope.size - 1)
+    acf = librosa.autocorrelate(centred, max_size=max_lag + 1)
     lags = np.arange(min_lag, max_lag + 1)
     bpms = 60.0 * frame_rate / lags
     prior = np.exp(-0.5 * (np.log2(bpms / start_bpm) / std_octaves) ** 2)
@@ -313,9 +311,14 @@ def track_beats(
     bpm: float,
     *,
     tightness: float = 100.0,
+    trim: bool = True,
     correct_phase: bool = True,
 ) -> np.ndarray:
-    """Beat frames by dynamic programming (Ellis 2007) on an onset envelope at a fixed tempo.
+    """Beat frames from an onset envelope at a fixed tempo: ``librosa.beat.beat_track`` plus a phase check.
+
+    librosa's tracker is Ellis's dynamic program (2007): the envelope divided by its standard deviation is
+    smoothed by a Gaussian of a 32nd of the period, each beat is linked to the best predecessor under a
+    log-tempo-deviation penalty, and weak beats before the music starts and after it stops are trimmed.
 
     Parameters
     ----------
@@ -324,9 +327,11 @@ def track_beats(
     frame_rate : float
         Frames per second.
     bpm : float
-        Tempo; ``nan`` gives no beats.
+        Tempo; ``nan`` gives no beats. librosa rounds the period to whole frames.
     tightness : float
         Weight of the tempo-deviation penalty (default 100).
+    trim : bool
+        Drop weak beats before the music starts and after it stops (default True; see :func:`_trim_weak_beats`).
     correct_phase : bool
         Move the whole grid by half a period when the midpoints between beats carry more onset strength
         than the beats themselves (default True).
@@ -337,55 +342,51 @@ def track_beats(
         Increasing frame positions (fractional after phase correction).
     """
     envelope = np.asarray(envelope, dtype=np.float64)
+    # No tempo, or nothing to track (silence, constant audio): no beats.
     if not math.isfinite(bpm) or bpm <= 0 or envelope.size == 0 or not np.any(envelope > 0):
         return np.zeros(0)
+    import librosa
+
     period = 60.0 * frame_rate / bpm
+    # librosa takes the last frame as a candidate last beat when the score still rises there, which put a
+    # phantom beat at the end of a click track and lost the real last one; two periods of silence after the
+    # envelope move that candidate past the end, where it is cut off.
+    padded = np.concatenate([envelope, np.zeros(2 * int(math.ceil(period)))])
+    # sr / hop_length is librosa's frame rate; passing the rate itself with a hop of 1 keeps this function
+    # independent of the envelope's hop.
+    _, found = librosa.beat.beat_track(
+        onset_envelope=padded,
+        sr=float(frame_rate),
+        hop_length=1,
+        bpm=float(bpm),
+        tightness=float(tightness),
+        trim=False,
+        units="frames",
+    )
+    frames = np.asarray(found, dtype=np.float64)
+    frames = frames[frames < envelope.size]
+    if frames.size == 0:
+        return frames
     std = envelope.std()
     normalised = envelope / std if std > 0 else envelope
-    offsets = np.arange(-round(period), round(period) + 1)
-    window = np.exp(-0.5 * (offsets * 32.0 / period) ** 2)
-    local = np.convolve(normalised, window, mode="same")
-    lags = np.arange(max(1, round(period / 2)), round(2 * period) + 1)
-    penalty = -tightness * np.log(lags / period) ** 2
-    cumulative = np.zeros_like(local)
-    backlink = np.full(local.size, -1, dtype=np.int64)
-    threshold = 0.01 * local.max()
-    first = True
-    for i in range(local.size):
-        previous = i - lags
-        valid = previous >= 0
-        if np.any(valid):
-            candidates = penalty[valid] + cumulative[previous[valid]]
-            best = int(np.argmax(candidates))
-            cumulative[i] = local[i] + candidates[best]
-            if first and local[i] < threshold:
-                backlink[i] = -1
-            else:
-                backlink[i] = previous[valid][best]
-                first = False
-        else:
-            cumulative[i] = local[i]
-    # Last beat: the last local maximum of the cumulative score above half the median of the maxima.
-    peaks = np.flatnonzero((cumulative[1:-1] > cumulative[:-2]) & (cumulative[1:-1] >= cumulative[2:])) + 1
-    if peaks.size == 0:
-        return np.zeros(0)
-    median = np.median(cumulative[peaks])
-    strong = peaks[cumulative[peaks] >= 0.5 * median]
-    frame = int(strong[-1] if strong.size else peaks[-1])
-    chain = [frame]
-    while backlink[chain[-1]] >= 0:
-        chain.append(int(backlink[chain[-1]]))
-    frames = np.asarray(chain[::-1], dtype=np.float64)
-    # Trim weak beats at both ends (before the music starts, after it stops).
-    smoothed = np.convolve(local[frames.astype(np.int64)], np.hanning(5), mode="same")
-    limit = 0.5 * np.sqrt(np.mean(smoothed**2))
-    keep = np.flatnonzero(smoothed > limit)
-    if keep.size == 0:
-        return np.zeros(0)
-    frames = frames[keep[0] : keep[-1] + 1]
+    # The tracker's local score: the normalised envelope under a Gaussian of a 32nd of the period.
+    local = scipy.ndimage.gaussian_filter1d(normalised, period / 32.0, mode="constant")
+    if trim:
+        frames = _trim_weak_beats(frames, local)
     if correct_phase and frames.size >= 4:
         frames = _correct_phase(frames, local, period)
     return frames
+
+
+def _trim_weak_beats(frames: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Drop leading and trailing beats whose smoothed local score is below half its RMS over all beats.
+
+    librosa's own ``trim=True`` compares every frame before the first (after the last) strong frame with that
+    threshold and dropped the first or last one to three beats of most demo songs (mix beat F 0.979 -> 0.952).
+    """
+    strength = np.convolve(local[frames.astype(np.int64)], np.hanning(5), mode="same")
+    keep = np.flatnonzero(strength > 0.5 * np.sqrt(np.mean(strength**2)))
+    return frames[keep[0] : keep[-1] + 1] if keep.size else np.zeros(0)
 
 
 def _correct_phase(frames: np.ndarray, local: np.ndarray, period: float) -> np.ndarray:
@@ -473,8 +474,9 @@ def beats(
 def pick_onsets(envelope: np.ndarray, frame_rate: float, *, delta: float = 0.07, wait_s: float = 0.03) -> np.ndarray:
     """Onset times from an onset envelope by peak picking.
 
-    A frame is an onset when it is the maximum within +-30 ms, exceeds the mean of the surrounding
-    +-100 ms by ``delta`` (relative to the envelope maximum), and is at least ``wait_s`` after the previous onset.
+    ``librosa.util.peak_pick``: a frame is an onset when it is the maximum within +-30 ms, exceeds the mean of
+    the surrounding +-100 ms by ``delta`` (relative to the envelope maximum), and is at least ``wait_s`` after
+    the previous onset.
 
     Parameters
     ----------
@@ -495,17 +497,20 @@ def pick_onsets(envelope: np.ndarray, frame_rate: float, *, delta: float = 0.07,
     peak = envelope.max() if envelope.size else 0.0
     if peak <= 0:
         return np.zeros(0)
-    normalised = envelope / peak
-    max_width = 2 * max(1, round(0.03 * frame_rate)) + 1
-    mean_width = 2 * max(1, round(0.1 * frame_rate)) + 1
-    local_max = scipy.ndimage.maximum_filter1d(normalised, max_width, mode="constant")
-    local_mean = scipy.ndimage.uniform_filter1d(normalised, mean_width, mode="constant")
-    candidates = np.flatnonzero((normalised == local_max) & (normalised >= local_mean + delta))
-    wait = max(1, round(wait_s * frame_rate))
-    chosen: list[int] = []
-    for frame in candidates:
-        if not chosen or frame - chosen[-1] >= wait:
-            chosen.append(int(frame))
+    import librosa
+
+    max_half = max(1, round(0.03 * frame_rate))
+    mean_half = max(1, round(0.1 * frame_rate))
+    # librosa's windows are [n - pre, n + post), so post = half + 1 makes them symmetric around n.
+    chosen = librosa.util.peak_pick(
+        envelope / peak,
+        pre_max=max_half,
+        post_max=max_half + 1,
+        pre_avg=mean_half,
+        post_avg=mean_half + 1,
+        delta=delta,
+        wait=max(1, round(wait_s * frame_rate)),
+    )
     return np.asarray(chosen, dtype=np.float64) / frame_rate
 
 
@@ -538,30 +543,38 @@ def onsets(
 # Chroma, chords and key
 
 
-@functools.cache
-def _chroma_filterbank(sample_rate: int, n_fft: int, fmin: float, fmax: float) -> np.ndarray:
-    """Weights mapping STFT bins to 12 pitch classes; each bin spreads over its nearest semitones."""
-    freqs = np.arange(1 + n_fft // 2) * sample_rate / n_fft
-    weights = np.zeros((12, freqs.size), dtype=np.float32)
-    inside = (freqs >= fmin) & (freqs <= fmax)
-    midi = 69.0 + 12.0 * np.log2(freqs[inside] / 440.0)
-    nearest = np.round(midi)
-    # Gaussian of 0.25 semitone around each semitone centre: energy between semitones counts for little.
-    weight = np.exp(-0.5 * ((midi - nearest) / 0.25) ** 2)
-    np.add.at(weights, (nearest.astype(np.int64) % 12, np.flatnonzero(inside)), weight)
-    return weights
-
-
 def _chroma_from_mono(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import librosa
+
     n_frames = 1 + len(mono) // _CHROMA_HOP
     if _is_silent(mono):
         return np.zeros((12, n_frames), dtype=np.float32), np.zeros(n_frames, dtype=np.float32)
-    magnitude = _stft_magnitude(mono, _CHROMA_N_FFT, _CHROMA_HOP)
-    energy = _chroma_filterbank(ANALYSIS_SAMPLE_RATE, _CHROMA_N_FFT, _CHROMA_FMIN, _CHROMA_FMAX) @ (magnitude**2)
-    # Square-root compression of the power: louder voices do not drown the others.
-    values = np.sqrt(energy)
-    rms = np.sqrt(np.mean(magnitude**2, axis=0)) / _CHROMA_N_FFT
-    return values.astype(np.float32), rms.astype(np.float32)
+    with warnings.catch_warnings():
+        # Excerpts shorter than the lowest filter (about 0.9 s at 55 Hz) are zero-padded; librosa warns.
+        warnings.simplefilter("ignore", UserWarning)
+        magnitude = np.abs(
+            librosa.cqt(
+                mono,
+                sr=ANALYSIS_SAMPLE_RATE,
+                hop_length=_CHROMA_HOP,
+                fmin=_CHROMA_FMIN,
+                n_bins=_CHROMA_OCTAVES * _CHROMA_BINS_PER_OCTAVE,
+                bins_per_octave=_CHROMA_BINS_PER_OCTAVE,
+                tuning=0.0,
+            )
+        )
+    values = librosa.feature.chroma_cqt(
+        C=magnitude,
+        fmin=_CHROMA_FMIN,
+        n_chroma=12,
+        n_octaves=_CHROMA_OCTAVES,
+        bins_per_octave=_CHROMA_BINS_PER_OCTAVE,
+        norm=None,
+    )
+    level = librosa.feature.rms(y=mono, frame_length=2 * _CHROMA_HOP, hop_length=_CHROMA_HOP, pad_mode="constant")[0]
+    values = librosa.util.fix_length(values, size=n_frames, axis=-1)
+    level = librosa.util.fix_length(level, size=n_frames)
+    return values.astype(np.float32), level.astype(np.float32)
 
 
 def chroma(
@@ -571,14 +584,17 @@ def chroma(
     cache: AnalysisCache | None = None,
     content_hash: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Frame-wise chroma: pitch-class magnitude from a 4096-point STFT, 55 Hz to 2 kHz, 93 ms hop.
+    """Frame-wise chroma: pitch-class magnitude from a constant-Q transform, 55 Hz to 1.76 kHz, 93 ms hop.
+
+    librosa's ``cqt`` (5 octaves from A1, 36 bins per octave, tuning fixed at A4 = 440 Hz) folded to 12 pitch
+    classes by ``librosa.feature.chroma_cqt``.
 
     Returns
     -------
     dict
         ``chroma``: float32 ``(12, n_frames)``, unnormalised (all zero for silence), row 0 = C;
         ``times``: float64 ``(n_frames,)`` frame centres in seconds; ``level``: float32 ``(n_frames,)``
-        frame loudness (dimensionless, 0 for silence).
+        frame RMS over 186 ms (full scale 1.0, 0 for silence).
     """
 
     def compute():
@@ -586,7 +602,13 @@ def chroma(
         times = np.arange(values.shape[1]) * (_CHROMA_HOP / ANALYSIS_SAMPLE_RATE)
         return {"chroma": values, "times": times, "level": level}
 
-    params = {"n_fft": _CHROMA_N_FFT, "hop": _CHROMA_HOP, "fmin": _CHROMA_FMIN, "fmax": _CHROMA_FMAX}
+    params = {
+        "transform": "cqt",
+        "hop": _CHROMA_HOP,
+        "fmin": _CHROMA_FMIN,
+        "octaves": _CHROMA_OCTAVES,
+        "bins_per_octave": _CHROMA_BINS_PER_OCTAVE,
+    }
     return _cached("chroma", audio, sample_rate, params, compute, cache, content_hash)
 
 
@@ -618,25 +640,6 @@ def chord_templates() -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(labels), np.asarray(rows)
 
 
-def _viterbi(log_emission: np.ndarray, log_stay: float, log_move: float) -> np.ndarray:
-    """Most likely state path for ``(n_states, T)`` log emissions and a uniform switch probability."""
-    n_states, n_frames = log_emission.shape
-    score = log_emission[:, 0].copy()
-    backpointer = np.zeros((n_states, n_frames), dtype=np.int64)
-    for t in range(1, n_frames):
-        best_other = int(np.argmax(score))
-        stay = score + log_stay
-        move = score[best_other] + log_move
-        from_other = move > stay
-        backpointer[:, t] = np.where(from_other, best_other, np.arange(n_states))
-        score = np.where(from_other, move, stay) + log_emission[:, t]
-    path = np.zeros(n_frames, dtype=np.int64)
-    path[-1] = int(np.argmax(score))
-    for t in range(n_frames - 1, 0, -1):
-        path[t - 1] = backpointer[path[t], t]
-    return path
-
-
 def estimate_chords(
     chroma_values: np.ndarray,
     level: np.ndarray,
@@ -645,10 +648,10 @@ def estimate_chords(
     duration_s: float | None = None,
     switch_probability: float = 0.05,
     sharpness: float = 25.0,
-    seventh_penalty: float = 0.03,
+    seventh_penalty: float = 0.08,
     compression: float = 1 / 3,
 ) -> tuple[np.ndarray, list[str]]:
-    """Chord segments from chroma: template cosine similarity, then Viterbi smoothing.
+    """Chord segments from chroma: template cosine similarity, then Viterbi smoothing (``librosa.sequence``).
 
     Parameters
     ----------
@@ -664,9 +667,11 @@ def estimate_chords(
     sharpness : float
         Scale from cosine similarity to log-likelihood (default 25).
     seventh_penalty : float
-        Cosine-similarity handicap of seventh chords, so a plain triad is preferred when both fit (default 0.03).
+        Cosine-similarity handicap of seventh chords, so a plain triad is preferred when both fit (default 0.08).
+        On the constant-Q chroma and 24 demo songs (mix), 0.03 gave majmin 0.865 and sevenths 0.744; 0.06 to 0.1
+        gave 0.873-0.876 and 0.825-0.859.
     compression : float
-        Exponent applied to the chroma before matching (default 1/3): quieter chord tones count more. On 20 demo
+        Exponent applied to the chroma before matching (default 1/3): quieter chord tones count more. On 24 demo
         songs it raised majmin accuracy from 0.83 (no compression) to 0.87.
 
     Returns
@@ -696,10 +701,13 @@ def estimate_chords(
     similarity[-1] = 0.5
     similarity[:-1, silent] = -1.0
     similarity[-1, silent] = 1.0
-    n_states = len(labels)
-    log_stay = math.log(1.0 - switch_probability)
-    log_move = math.log(switch_probability / (n_states - 1))
-    path = _viterbi(sharpness * similarity, log_stay, log_move)
+    import librosa
+
+    # Uniform switches: stay with 1 - p, move to each other chord with p / (n - 1). Emission probabilities are
+    # exp(sharpness * similarity), shifted per frame (which leaves the best path unchanged) to stay finite.
+    transition = librosa.sequence.transition_loop(len(labels), 1.0 - switch_probability)
+    likelihood = np.exp(sharpness * (similarity - similarity.max(axis=0, keepdims=True)))
+    path = librosa.sequence.viterbi(likelihood, transition)
     change = np.flatnonzero(np.diff(path)) + 1
     starts = np.concatenate([[0], change])
     boundaries = np.concatenate([starts * frame_period_s - 0.5 * frame_period_s, [duration_s]])
@@ -759,7 +767,7 @@ def chords(
     params = {
         "switch": 0.05,
         "sharpness": 25.0,
-        "seventh_penalty": 0.03,
+        "seventh_penalty": 0.08,
         "compression": 1 / 3,
         "qualities": list(CHORD_QUALITIES),
     }

@@ -116,16 +116,16 @@ def test_estimate_key_finds_a_minor_key():
     assert analysis.estimate_key(chroma)[0] == "A minor"
 
 
-def test_analyzers_do_not_import_librosa():
-    # librosa's numba functions cost 30-60 s to compile in a fresh environment; the default analyzers avoid it.
+def test_importing_accbench_and_its_metrics_does_not_import_librosa():
+    # librosa's numba-compiled functions cost seconds to load (and compile once per environment): the analyzers
+    # import librosa inside the functions that need it, so importing the packages stays light.
     code = (
-        "import sys, numpy as np\n"
+        "import sys\n"
+        "import accbench, accbench.metrics\n"
         "from accbench.metrics import analysis, score\n"
-        "x = np.random.default_rng(0).standard_normal(22050).astype(np.float32)\n"
-        "analysis.beats(x, 22050); analysis.chords(x, 22050)\n"
-        "assert 'librosa' not in sys.modules and 'numba' not in sys.modules, 'librosa imported'\n"
+        "assert 'librosa' not in sys.modules and 'numba' not in sys.modules, sorted(sys.modules)\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_phase_check_moves_an_off_beat_grid_to_the_stronger_phase():
@@ -137,3 +137,14 @@ def test_phase_check_moves_an_off_beat_grid_to_the_stronger_phase():
     # On-beat onsets stronger than the off-beat ones: the grid stays.
     local[::20] = 2.0
     np.testing.assert_array_equal(analysis._correct_phase(frames, local, 20.0), frames)
+
+
+def test_first_and_last_beats_are_kept():
+    # librosa's own trim=True dropped the first or last beats of most demo songs, and its last-beat choice put
+    # a phantom beat at the very end of a click track; the analyzers keep both ends of a steady click track.
+    # Half a second of silence comes first: an onset envelope cannot fire on frame 0.
+    clicks_audio, clicks_times = clicks(100.0, 10.0)
+    audio = np.concatenate([np.zeros(SR // 2, dtype=np.float32), clicks_audio])
+    times = clicks_times + 0.5
+    found = analysis.beats(audio, SR, cache=AnalysisCache())["beats"]
+    assert abs(found[0] - times[0]) < 0.03 and abs(found[-1] - times[-1]) < 0.03
