@@ -12,10 +12,15 @@ Representation (audio in, audio out through the protocol):
   (onset strength). Streaming and whole-song extraction run the same code.
 - **Output frames**: 26 numbers per frame ``f``: the accompaniment's sounding pitch classes (12, multi-label), its
   bass pitch class (13 classes, the last one "no bass") and whether an accompaniment note starts in the frame
-  (:data:`N_TARGETS`). :class:`_Renderer` turns them into a phase-continuous bass and pad, deterministically.
-- **Network** (:class:`ReferenceNetwork`): a causal encoder (self-attention over input frames), a decoder whose
-  token ``f`` embeds the model's own output of frame ``f - 1`` (teacher forcing in training, its own decisions
-  while streaming) and which cross-attends to the encoder under the simulator's visibility rule, and three heads.
+  (:data:`N_TARGETS`). :func:`decode_frame` picks what to play (with hysteresis) and :class:`_Renderer` turns it
+  into a phase-continuous bass and pad, deterministically (each note is computed from its own onset sample, so
+  the audio does not depend on where chunks start).
+- **Network** (:class:`ReferenceNetwork`): a causal encoder (self-attention over input frames) and a decoder with
+  one token per output frame that attends causally to the earlier output frames' states and cross-attends to the
+  encoder under the simulator's visibility rule, then three heads. Optionally (``feedback=True``) token ``f``
+  embeds the model's own decision for frame ``f - 1`` (teacher forcing in training); off by default, because
+  maximum-likelihood training with teacher forcing taught the small model to copy its previous frame, and
+  free-running it never left its first output.
   Positions enter through rotary embeddings (relative offsets only); attention looks back at most ``window``
   frames, so a song of any length streams in constant time per frame.
 
@@ -86,6 +91,7 @@ DEFAULT_NETWORK: dict[str, Any] = {
     "ffn": 128,
     "window": 128,
     "anticipation": False,
+    "feedback": False,
 }
 
 
@@ -316,6 +322,11 @@ class ReferenceNetwork(nn.Module):
         Add the auxiliary head of the anticipatory objective: from the decoder state of frame ``f``, predict the
         input features of frame ``f`` itself (invisible when ``t_f <= 0``: what the soloist plays now).
         Used in training only; streaming ignores it.
+    feedback : bool
+        Feed the decoder its own previous output frame (teacher forcing in training). Off by default: trained
+        by maximum likelihood with teacher forcing, the tiny model learns to copy its previous frame and, free
+        running, never leaves its first output (exposure bias). Without it, each decoder token is a learned
+        constant and the decoder's self-attention carries the model's own history as hidden states.
     """
 
     def __init__(
@@ -330,6 +341,7 @@ class ReferenceNetwork(nn.Module):
         ffn: int = 128,
         window: int = 128,
         anticipation: bool = False,
+        feedback: bool = False,
     ) -> None:
         super().__init__()
         if chunk_frames < 1 or window < 1 or d_model % heads or (d_model // heads) % 2:
@@ -343,6 +355,7 @@ class ReferenceNetwork(nn.Module):
         self.decoder_norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, N_TARGETS)
         self.anticipation_head = nn.Linear(d_model, N_FEATURES) if anticipation else None
+        self.feedback = bool(feedback)
 
     # Training / whole-sequence path -----------------------------------------------------------------
     def encode(self, features: torch.Tensor, positions: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -395,7 +408,7 @@ class ReferenceNetwork(nn.Module):
         memory = self.encode(features, input_positions, input_valid)
         cross = self.cross_mask(output_positions, input_positions, n_frames, input_valid)
         self_mask = _band(output_positions, output_positions, self.window)
-        hidden = self.feedback_projection(feedback)
+        hidden = self.feedback_projection(feedback if self.feedback else torch.zeros_like(feedback))
         for layer in self.decoder:
             normed = layer.norm1(hidden)
             keys, values = layer.self_attention.keys_values(normed, output_positions)
@@ -462,6 +475,7 @@ def _decode_step(network: ReferenceNetwork, state: _StreamState, feedback: torch
     device = feedback.device
     position = torch.tensor([[frame]], device=device)
     first = max(0, frame - network.window + 1)
+    feedback = feedback if network.feedback else torch.zeros_like(feedback)
     hidden = network.feedback_projection(feedback.view(1, 1, -1))
     lowest = max(0, frame - network.window - max(network.future_visibility, 0) + 1)
     cross_mask = torch.ones(1, 1, max(visible - lowest, 0), dtype=torch.bool, device=device)
@@ -485,23 +499,50 @@ def _decode_step(network: ReferenceNetwork, state: _StreamState, feedback: torch
     return network.head(network.decoder_norm(hidden))[0, 0]
 
 
-def decode_frame(logits: torch.Tensor | np.ndarray, max_notes: int = 4) -> np.ndarray:
-    """Turn one frame's logits into the output vector that is played and fed back.
+def decode_frame(
+    logits: torch.Tensor | np.ndarray,
+    previous: np.ndarray | None = None,
+    *,
+    max_notes: int = 3,
+    note_on: float = 0.4,
+    note_off: float = 0.2,
+    bass_margin: float = 0.1,
+) -> np.ndarray:
+    """Turn one frame's logits into the output vector that is played (deterministic, with hysteresis).
 
-    Pitch classes with probability above 0.5 (at most ``max_notes``, the most probable), the most probable bass
-    class and the onset flag above 0.5.
+    A pitch class starts sounding when its probability exceeds ``note_on`` and keeps sounding while it exceeds
+    ``note_off``; at most ``max_notes``, the most probable, sound at once. The bass changes to the most probable
+    class only when that beats the current bass class by ``bass_margin`` in probability. The onset flag is set
+    above probability 0.5. Hysteresis keeps a hesitant model from re-striking its chord every frame.
+
+    Parameters
+    ----------
+    logits : array_like, shape (N_TARGETS,)
+    previous : ndarray or None
+        The previous frame's decision (``None`` at the start of a song).
 
     Returns
     -------
     ndarray, float32, shape (N_TARGETS,)
     """
-    values = torch.as_tensor(logits, dtype=torch.float32).detach().cpu().numpy()
+    values = torch.as_tensor(logits, dtype=torch.float32).detach().cpu().numpy().astype(np.float64)
+    probability = 1.0 / (1.0 + np.exp(-values))
     out = np.zeros(N_TARGETS, dtype=np.float32)
-    pitch = values[:N_PITCH_CLASSES]
-    chosen = [int(pc) for pc in np.argsort(-pitch, kind="stable")[:max_notes] if pitch[pc] > 0.0]
+    pitch = probability[:N_PITCH_CLASSES]
+    was_on = np.zeros(N_PITCH_CLASSES, dtype=bool) if previous is None else previous[:N_PITCH_CLASSES] > 0
+    eligible = np.where(was_on, pitch > note_off, pitch > note_on)
+    chosen = [int(pc) for pc in np.argsort(-pitch, kind="stable")[:max_notes] if eligible[pc]]
     out[chosen] = 1.0
-    out[N_PITCH_CLASSES + int(np.argmax(values[N_PITCH_CLASSES : N_PITCH_CLASSES + N_BASS]))] = 1.0
-    out[ONSET] = 1.0 if values[ONSET] > 0.0 else 0.0
+    bass_logits = values[N_PITCH_CLASSES : N_PITCH_CLASSES + N_BASS]
+    bass_probability = np.exp(bass_logits - bass_logits.max())
+    bass_probability /= bass_probability.sum()
+    bass = int(np.argmax(bass_probability))
+    if previous is not None:
+        current = int(np.argmax(previous[N_PITCH_CLASSES : N_PITCH_CLASSES + N_BASS]))
+        if bass_probability[bass] < bass_probability[current] + bass_margin:
+            bass = current
+    out[N_PITCH_CLASSES + bass] = 1.0
+    out[ONSET] = 1.0 if probability[ONSET] > 0.5 else 0.0
     return out
 
 
@@ -653,7 +694,7 @@ class ReferenceTransformer:
     gain : float
         Output amplitude scale (default 0.25).
     max_notes : int
-        Most pitch classes played at once (default 4).
+        Most pitch classes played at once (default 3).
 
     Examples
     --------
@@ -667,7 +708,7 @@ class ReferenceTransformer:
         device: str = "cpu",
         threads: int | None = 1,
         gain: float = 0.25,
-        max_notes: int = 4,
+        max_notes: int = 3,
     ) -> None:
         if checkpoint is None:
             raise ModelError(
@@ -773,7 +814,7 @@ class ReferenceTransformer:
                 feedback = torch.from_numpy(self._feedback).to(self.device)
                 logits = _decode_step(network, state, feedback, visible)
                 self.logits.append(logits.cpu().numpy())
-                self._feedback = decode_frame(logits, self.max_notes)
+                self._feedback = decode_frame(logits, self._feedback if frame else None, max_notes=self.max_notes)
                 self._renderer.frame(frame, self._feedback)
         del session
         mono_out = self._renderer.render(ctx.chunk_start, ctx.chunk_frames * ctx.hop)

@@ -342,7 +342,7 @@ def train_reference(
     valid_songs: int = 8,
     batch_size: int = 16,
     crop_frames: int = 128,
-    learning_rate: float = 2e-3,
+    learning_rate: float = 3e-3,
     feedback_dropout: float = 0.1,
     anticipation_weight: float = 0.0,
     seed: int = 0,

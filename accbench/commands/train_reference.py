@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--valid-songs", type=int, default=8, help="valid-split songs for the epoch loss (default 8)")
     parser.add_argument("--batch-size", type=int, default=16, help="crops per step (default 16)")
     parser.add_argument("--crop-frames", type=int, default=128, help="output frames per crop (default 128)")
-    parser.add_argument("--learning-rate", type=float, default=2e-3, help="peak AdamW learning rate (default 2e-3)")
+    parser.add_argument("--learning-rate", type=float, default=3e-3, help="peak AdamW learning rate (default 3e-3)")
     parser.add_argument(
         "--anticipation-weight",
         type=float,
