@@ -5,6 +5,7 @@ import pandas as pd
 import soundfile
 
 from accbench.cli import main
+from accbench.eventlog import read_events
 
 
 def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
@@ -44,7 +45,30 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
     assert out_sr == sr and out.shape == (sr,)
     delay = (4 + 10) * 441
     np.testing.assert_array_equal(out[delay:], ref[:-delay])
-    events = pd.read_csv(tmp_path / "events.csv")
+    events = pd.read_csv(tmp_path / "events.csv", comment="#")
+    restored = read_events(tmp_path / "events.csv")
+    assert restored.attrs["hop"] == 441 and restored.attrs["future_visibility"] == -10
+    printed = capsys.readouterr().out
+    assert (
+        main(
+            [
+                "score",
+                "--input",
+                str(tmp_path / "in.wav"),
+                "--output",
+                str(tmp_path / "out.wav"),
+                "--events",
+                str(tmp_path / "events.csv"),
+                "--metrics",
+                "timing",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    timing = json.loads(capsys.readouterr().out)["values"]
+    assert timing["timing.feasible_future_visibility_frames"] == -2 and timing["timing.miss_rate"] == 0
     assert list(events.columns[:7]) == [
         "index",
         "chunk_start",
@@ -56,7 +80,7 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
     ]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["feasible_future_visibility"] == -2 and summary["feasible"]
-    assert "feasible_future_visibility" in capsys.readouterr().out
+    assert "feasible_future_visibility" in printed
     assert (tmp_path / "timeline.png").read_bytes()[:4] == b"\x89PNG"
     assert oct((tmp_path / "out.wav").stat().st_mode & 0o777) != oct(0o600)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from accbench.audio import load_audio
 from accbench.errors import DataError
+from accbench.eventlog import read_events
 
 __all__ = ["register", "run"]
 
@@ -64,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--clap-model", type=Path, default=None, help="local CLAP model folder ($ACCBENCH_CLAP_MODEL)")
     parser.add_argument("--device", default=None, help="torch device for CLAP (cpu, cuda, mps)")
+    parser.add_argument(
+        "--events", type=Path, default=None, help="event log from 'accbench simulate --events' (timing)"
+    )
     parser.add_argument("--cache", type=Path, default=None, help="analysis cache folder")
     parser.add_argument("--song", default=None, help="song id for messages (default: the input file's stem)")
     parser.set_defaults(handler=run)
@@ -122,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         beat_tracker=args.beat_tracker,
         chord_estimator=args.chord_estimator,
         embedding=_embedding_options(args),
+        events=None if args.events is None else read_events(args.events),
     )
     if args.format == "json":
         document = {

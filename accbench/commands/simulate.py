@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 from accbench.api import simulate
-from accbench.atomic import atomic_path, atomic_write_text
+from accbench.atomic import atomic_write_text
 from accbench.audio import write_audio_atomic
 from accbench.commands.options import parse_model_options
 from accbench.errors import ConfigError
+from accbench.eventlog import write_events
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -79,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_audio_atomic(args.out, result.output, result.sample_rate)
     if args.events is not None:
-        with atomic_path(args.events) as temporary:
-            result.events.to_csv(temporary, index=False)
+        write_events(args.events, result.events)
     if args.plot is not None:
         from accbench.reports.timeline import save_timeline
 
