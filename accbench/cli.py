@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from accbench import __version__
-from accbench.commands import data, gate, models, profile, report, run, score, simulate
+from accbench.commands import data, gate, models, profile, report, run, score, simulate, train_reference
 from accbench.errors import AccbenchError
 
-COMMANDS = (simulate, run, score, data, report, gate, models, profile)
+COMMANDS = (simulate, run, score, data, report, gate, models, profile, train_reference)
 
 
 def build_parser() -> argparse.ArgumentParser:

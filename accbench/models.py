@@ -2,7 +2,8 @@
 
 :func:`load_model` accepts
 
-- a built-in name: ``silence``, ``oracle``, ``oracle-delayed``, ``mismatch``, ``follower``;
+- a built-in name: ``silence``, ``oracle``, ``oracle-delayed``, ``mismatch``, ``follower``,
+  ``reference-transformer`` (needs ``checkpoint=PATH``);
 - ``"pkg.module:factory"`` (or ``"python:pkg.module:factory"``): a Python callable returning a model;
 - ``"torch:pkg.module:factory"``: a factory returning a ``torch.nn.Module`` with a ``step`` method, wrapped by
   :mod:`accbench.adapters.torch_adapter`;
@@ -35,6 +36,7 @@ BUILTIN_MODELS: dict[str, str] = {
     "oracle-delayed": "accbench.baselines:OracleDelayed",
     "mismatch": "accbench.baselines:Mismatch",
     "follower": "accbench.follower:Follower",
+    "reference-transformer": "accbench.reference_model:ReferenceTransformer",
 }
 
 _ADAPTER_PREFIXES: dict[str, str] = {
