@@ -796,7 +796,7 @@ class ReferenceTransformer:
         """Encode the newly visible input, decode the chunk's frames one by one and render them."""
         if self._session is None or self._state is None:
             raise ModelError("step called before reset", model=MODEL_NAME, call=ctx.index)
-        session, network, state = self._session, self._network, self._state
+        network, state = self._network, self._state
         with _threads(self.threads):
             mono = new_input.mean(axis=0) if new_input.shape[0] > 1 else new_input[0]
             features = self._extractor.push(mono)
@@ -816,6 +816,5 @@ class ReferenceTransformer:
                 self.logits.append(logits.cpu().numpy())
                 self._feedback = decode_frame(logits, self._feedback if frame else None, max_notes=self.max_notes)
                 self._renderer.frame(frame, self._feedback)
-        del session
         mono_out = self._renderer.render(ctx.chunk_start, ctx.chunk_frames * ctx.hop)
         return match_channels(mono_out[np.newaxis, :], self.info.out_channels)

@@ -346,7 +346,7 @@ def train_reference(
     feedback_dropout: float = 0.1,
     anticipation_weight: float = 0.0,
     seed: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
     threads: int | None = 1,
     network: dict[str, Any] | None = None,
     max_steps: int | None = None,
@@ -382,7 +382,8 @@ def train_reference(
         features of frame ``f`` (mean squared error), which are invisible to it when ``t_f <= 0``.
     seed : int
     device : str
-        ``"cpu"``, ``"cuda"`` or ``"auto"``. Deterministic algorithms are enforced on CPU.
+        ``"auto"`` (default: CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``. Deterministic algorithms are
+        enforced on CPU.
     threads : int or None
         Intra-op threads (default 1); ``None`` keeps torch's setting.
     network : dict or None

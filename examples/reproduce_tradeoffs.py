@@ -53,7 +53,8 @@ def _existing(path: Path, settings: dict[str, Any]) -> bool:
     if not (path.is_file() and summary.is_file()):
         return False
     training = json.loads(summary.read_text())["training"]
-    return all(training.get(key) == value for key, value in settings.items() if key in training)
+    compared = {key: value for key, value in settings.items() if key not in ("device", "threads")}
+    return all(training.get(key) == value for key, value in compared.items() if key in training)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-songs", type=int, default=None, help="test songs (default: the config's)")
     parser.add_argument("--jobs", type=int, default=2, help="grid points trained in parallel")
     parser.add_argument("--workers", type=int, default=2, help="sweep worker processes")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="auto", help="training device: auto (default), cpu or cuda")
     parser.add_argument("--future-visibility", type=int, nargs="+", help="override the config's t_f values (frames)")
     parser.add_argument("--chunk-frames", type=int, nargs="+", help="override the config's k values (frames)")
     parser.add_argument(

@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-steps", type=int, help="stop after this many steps (smoke runs)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    parser.add_argument("--device", default="auto", help="auto (default: cuda when available, else cpu), cpu or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--cache", type=Path, help="feature cache folder (default $ACCBENCH_CACHE/reference)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
