@@ -135,22 +135,16 @@ def test_visible_frames_is_the_simulator_rule():
             assert int(got[f]) == v // HOP
 
 
-def test_training_reduces_the_loss(data):
+def test_training_reduces_the_loss(data, tmp_path):
     frames = [item for _, item in data]
     result = train_reference(
-        0, 2, _tmp_dir(), epochs=6, max_steps=40, batch_size=4, crop_frames=32, network=TINY,
+        0, 2, tmp_path, epochs=6, max_steps=40, batch_size=4, crop_frames=32, network=TINY,
         train_data=frames, valid_data=frames[:1], learning_rate=3e-3, seed=0,
     )  # fmt: skip
     losses = result.step_losses
     assert len(losses) == 40
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:5])
     assert result.history[-1]["valid_loss"] < result.config["training"]["first_loss"]
-
-
-def _tmp_dir():
-    import tempfile
-
-    return tempfile.mkdtemp(prefix="accbench-ref-")
 
 
 @pytest.mark.parametrize(("future", "chunk"), [(-3, 4), (0, 1), (6, 3)])
@@ -237,10 +231,10 @@ def test_checkpoint_reloads_to_identical_outputs(checkpoint, data, tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
 
 
-def test_training_restores_global_torch_state(data):
+def test_training_restores_global_torch_state(data, tmp_path):
     before = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads(), torch.random.get_rng_state())
     train_reference(
-        1, 1, _tmp_dir(), epochs=1, max_steps=1, batch_size=2, crop_frames=16, network=TINY,
+        1, 1, tmp_path, epochs=1, max_steps=1, batch_size=2, crop_frames=16, network=TINY,
         train_data=[data[0][1]], valid_data=[], threads=1,
     )  # fmt: skip
     after = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads(), torch.random.get_rng_state())
