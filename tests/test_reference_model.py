@@ -176,7 +176,12 @@ def test_streaming_equals_the_training_forward(checkpoint, data, tmp_path):
         2, 5, tmp_path, epochs=1, max_steps=2, batch_size=2, crop_frames=16, network=TINY,
         train_data=[data[0][1]], valid_data=[],
     ).path  # fmt: skip
-    for path, (future, chunk) in ((checkpoint, (-3, 4)), (ahead, (2, 5)), (checkpoint, (-3, 1))):
+    feedback = train_reference(
+        -1, 3, tmp_path / "feedback", epochs=1, max_steps=2, batch_size=2, crop_frames=16,
+        network={**TINY, "feedback": True}, train_data=[data[0][1]], valid_data=[],
+    ).path  # fmt: skip
+    cases = ((checkpoint, (-3, 4)), (ahead, (2, 5)), (checkpoint, (-3, 1)), (feedback, (-1, 3)))
+    for path, (future, chunk) in cases:
         model = ReferenceTransformer(path)
         run_stream(model, audio, SimulationConfig(future, chunk))
         logits = torch.tensor(np.array(model.logits))
