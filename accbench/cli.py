@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 
 from accbench import __version__
 from accbench.commands import data, gate, models, profile, report, run, score, simulate, train_reference
 from accbench.errors import AccbenchError
+
+_NEGATIVE = re.compile(r"^-\.?\d")
 
 COMMANDS = (simulate, run, score, data, report, gate, models, profile, train_reference)
 
@@ -27,9 +30,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--future-visibility -200ms`` -> ``--future-visibility=-200ms``.
+
+    argparse reads a token such as ``-200ms`` (a negative duration with a unit) as an unknown option; joining
+    it to the option before it lets users write negative durations the natural way.
+    """
+    joined: list[str] = []
+    for token in argv:
+        previous = joined[-1] if joined else ""
+        if _NEGATIVE.match(token) and previous.startswith("--") and "=" not in previous:
+            joined[-1] = f"{previous}={token}"
+        else:
+            joined.append(token)
+    return joined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )

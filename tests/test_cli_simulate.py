@@ -116,3 +116,26 @@ def test_simulate_reports_errors_without_traceback(tmp_path, capsys):
         ]
     )
     assert code == 2
+
+
+def test_negative_durations_need_no_equals_sign():
+    from accbench.cli import _join_negative_values, build_parser
+
+    argv = _join_negative_values(
+        [
+            "simulate",
+            "--model",
+            "silence",
+            "--input",
+            "x.wav",
+            "--future-visibility",
+            "-200ms",
+            "--chunk-frames",
+            "4",
+            "--input-latency-ms",
+            "5",
+        ]
+    )
+    args = build_parser().parse_args(argv)
+    assert args.future_visibility == "-200ms" and args.chunk_frames == "4"
+    assert _join_negative_values(["run", "-q", "--out", "x"]) == ["run", "-q", "--out", "x"]
