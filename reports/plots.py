@@ -110,7 +110,7 @@ def _prepare(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
         ("input_latency_ms", "L_in"),
         ("output_latency_ms", "L_out"),
     ):
-        if column in summary.columns and summary[column].nunique(dropna=False) > 1:
+        if _varies(summary, column):
             parts.append((column, name))
     if parts:
         table["variant"] = [
@@ -119,6 +119,32 @@ def _prepare(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     else:
         table["variant"] = ""
     return table
+
+
+def _varies(summary: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` splits the configs into separate lines.
+
+    A miss policy that follows from the future visibility alone (a sweep's ``on_miss = "auto"``: ``ignore`` for
+    ``t_f > 0``, ``truncate`` otherwise) does not: those points belong on one line over ``t_f``.
+    """
+    if column not in summary.columns or summary[column].nunique(dropna=False) <= 1:
+        return False
+    if column == "on_miss":
+        keys = [
+            c
+            for c in (
+                "model",
+                "future_visibility_frames",
+                "chunk_frames",
+                "latency",
+                "input_latency_ms",
+                "output_latency_ms",
+            )
+            if c in summary.columns
+        ]
+        if "future_visibility_frames" in keys:
+            return bool((summary.groupby(keys, dropna=False)["on_miss"].nunique(dropna=False) > 1).any())
+    return True
 
 
 def _fmt_value(value: object) -> str:

@@ -171,3 +171,21 @@ def test_timeline_from_the_simulator(tmp_path: Path) -> None:
     )
     path = save_timeline(tmp_path / "timeline.png", result.input, result.events)
     _png_ok(path)
+
+
+def test_a_policy_that_follows_from_future_visibility_stays_on_one_line():
+    import pandas as pd
+
+    from accbench.reports.plots import _varies
+
+    table = pd.DataFrame(
+        {
+            "model": ["m"] * 4,
+            "future_visibility_frames": [-5, 0, 5, 5],
+            "chunk_frames": [1, 1, 1, 2],
+            "on_miss": ["truncate", "truncate", "ignore", "ignore"],
+        }
+    )
+    assert not _varies(table, "on_miss")
+    both = pd.concat([table, table.assign(on_miss="drop")])
+    assert _varies(both, "on_miss")
