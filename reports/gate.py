@@ -38,6 +38,7 @@ from accbench.errors import ConfigError
 from accbench.reports.aggregate import group_seed, per_song
 from accbench.reports.baseline import Baseline, metric_version
 from accbench.reports.load import Run, metric_columns, metric_spec
+from accbench.reports.markdown import escape_cell
 
 __all__ = [
     "EXIT_ERROR",
@@ -600,19 +601,6 @@ def _judge(
     )
 
 
-def _md(text: object) -> str:
-    """A Markdown table cell: pipes escaped, newlines flattened, HTML-significant characters escaped."""
-    return (
-        str(text)
-        .replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("|", "\\|")
-        .replace("\r", " ")
-        .replace("\n", " ")
-    )
-
-
 def _num(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.4g}"
 
@@ -635,7 +623,7 @@ def to_markdown(result: GateResult, *, title: str = "accbench gate", show_all: b
     counts = pd.Series([v.status for v in result.verdicts], dtype=object).value_counts().to_dict()
     head = {"pass": "PASS", "regression": "FAIL: regression", "error": "ERROR"}[result.outcome]
     lines = [
-        f"## {_md(title)}: {head}",
+        f"## {escape_cell(title)}: {head}",
         "",
         f"{len(result.verdicts)} checks: "
         + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pass", "improvement", "regression", "error", "skipped")),
@@ -646,7 +634,7 @@ def to_markdown(result: GateResult, *, title: str = "accbench gate", show_all: b
     if result.issues:
         lines += ["### Issues", ""]
         for issue in result.issues:
-            lines.append(f"- {'**error**' if issue.error else 'note'} `{issue.kind}`: {_md(issue.message)}")
+            lines.append(f"- {'**error**' if issue.error else 'note'} `{issue.kind}`: {escape_cell(issue.message)}")
         lines.append("")
     header = [
         "| model | config | metric | baseline | current | Δ mean [interval] | tolerance | n | verdict |",
@@ -662,8 +650,9 @@ def to_markdown(result: GateResult, *, title: str = "accbench gate", show_all: b
             else "–"
         )
         return (
-            f"| {_md(v.model)} | {_md(v.config_label)} | {_md(v.metric)} {arrow} | {_num(v.baseline_mean)} | "
-            f"{_num(v.current_mean)} | {_md(interval)} | {_num(v.tolerance)} | {v.n_songs} | {_ICONS[v.status]} |"
+            f"| {escape_cell(v.model)} | {escape_cell(v.config_label)} | {escape_cell(v.metric)} {arrow} | "
+            f"{_num(v.baseline_mean)} | {_num(v.current_mean)} | {escape_cell(interval)} | {_num(v.tolerance)} | "
+            f"{v.n_songs} | {_ICONS[v.status]} |"
         )
 
     bad = [v for v in result.verdicts if v.status in ("regression", "error")]

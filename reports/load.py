@@ -223,10 +223,15 @@ def load_run(path: str | os.PathLike) -> Run:
 def metric_columns(table: pd.DataFrame) -> list[str]:
     """The metric columns of a results table, in table order.
 
-    A metric column is named ``<group>.<metric>`` and is not an identity or config column.
+    A metric column is named ``<group>.<metric>``, holds numbers (``embedding.embedder``, a label, does not) and
+    is not an identity or config column.
     """
     known = set(IDENTITY_COLUMNS) | set(CONFIG_COLUMNS)
-    return [c for c in table.columns if isinstance(c, str) and "." in c and c not in known]
+    return [
+        c
+        for c in table.columns
+        if isinstance(c, str) and "." in c and c not in known and pd.api.types.is_numeric_dtype(table[c])
+    ]
 
 
 def select_metrics(metrics: Sequence[str], patterns: Iterable[str] | None) -> list[str]:

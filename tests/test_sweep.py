@@ -262,6 +262,10 @@ def test_embedding_metrics_per_song_and_frechet_per_config(tiny_dataset, tmp_pat
     run = sweep(data, out=tmp_path / "out", executor="serial", progress=False)
     assert run.ok
     assert set(run.results["embedding.embedder"]) == {"spectral (not comparable to CLAP)"}
+    from accbench.reports.load import metric_columns
+
+    assert "embedding.embedder" not in metric_columns(run.results)
+    assert "embedding.spectral_cosine_mix" in metric_columns(run.results)
     by_model = run.results.groupby("model")["embedding.spectral_cosine_mix"].mean()
     assert by_model["oracle"] == pytest.approx(1.0) and by_model["silence"] < by_model["oracle"]
     sets = pd.read_csv(tmp_path / "out" / "set_metrics.csv").set_index("model")
