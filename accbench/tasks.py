@@ -247,8 +247,8 @@ def config_columns(config: SimulationConfig, info: ModelInfo) -> dict[str, Any]:
 def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
     """Compute (or find cached) every analysis of a song's input and reference that scoring will need.
 
-    Scoring a silent output runs exactly the input, input-mix and reference-mix analyses of the grid's tasks;
-    the silent output itself is decided without analysis.
+    Scoring a silent output runs the input, input-mix and reference-mix analyses the grid's tasks will reuse
+    (the silent output's own analyses are cheap and cached too).
     """
     from accbench.metrics import score
 
