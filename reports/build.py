@@ -192,6 +192,7 @@ def build_report(
         clips=clips,
         title=title,
         confidence=options.confidence,
+        set_metrics=run.set_metrics,
     )
     html_path = out / "report.html"
     atomic_write_text(html_path, page)

@@ -220,6 +220,30 @@ def _failures_table(failures: pd.DataFrame | None) -> str:
     )
 
 
+def _set_metrics_table(set_metrics: pd.DataFrame | None) -> str:
+    """Per-config metrics over the whole song set (Frechet distance with its bootstrap interval)."""
+    if set_metrics is None or set_metrics.empty:
+        return ""
+    values = [c for c in set_metrics.columns if c.startswith("embedding.") and c != "embedding.embedder"]
+    shown = [
+        c
+        for c in ("model", "config_id", "future_visibility_ms", "chunk_ms", "embedding.embedder")
+        if c in set_metrics.columns
+    ]
+    head = "".join(f"<th>{_e(c)}</th>" for c in [*shown, *values])
+    rows = []
+    for row in set_metrics.to_dict("records"):
+        cells = "".join(f"<td>{_e(row.get(c, ''))}</td>" for c in shown)
+        cells += "".join(_num_cell(row.get(c)) for c in values)
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        '<section id="set-metrics"><h2>Set metrics</h2><p>Computed over all songs of a config at once (lower '
+        "Frechet distance is closer to the reference mixes); intervals are seeded bootstraps over songs.</p>"
+        f'<table id="set-metrics-table" class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
 def _player(clip: Clip, element_id: str) -> str:
     if not clip.src:
         return f'<span class="note">{_e(clip.note or "no audio")}</span>'
@@ -263,6 +287,7 @@ def render_html(
     clips: Sequence[SongClips] = (),
     title: str = "accbench report",
     confidence: float = 0.95,
+    set_metrics: pd.DataFrame | None = None,
 ) -> str:
     """The report page.
 
@@ -281,6 +306,8 @@ def render_html(
     title : str
     confidence : float
         Coverage of the intervals (for the table header).
+    set_metrics : DataFrame, optional
+        Per-config metrics over the song set (``set_metrics.csv``), shown when present.
 
     Returns
     -------
@@ -316,6 +343,7 @@ hollow markers and hatched cells are configs that are not real-time feasible und
 <section id="summary"><h2>Summary</h2>
 <p>Mean over songs per model, config and metric. Click a column header to sort.</p>
 {_summary_table(summary, confidence)}</section>
+{_set_metrics_table(set_metrics)}
 <section id="listen"><h2>Listen</h2>{_players_section(clips)}</section>
 <section id="failures"><h2>Failures</h2>{_failures_table(failures)}</section>
 <section id="manifest"><h2>Run manifest</h2><pre id="manifest-json">{_e(manifest_text)}</pre></section>

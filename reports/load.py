@@ -101,12 +101,16 @@ class Run:
         The failures table; empty (with its columns) when the run had none.
     manifest : dict
         The run manifest; empty when ``manifest.json`` is missing.
+    set_metrics : DataFrame
+        Metrics over a whole set of songs per (model, config, seed), e.g. the embedding Frechet distance
+        (``set_metrics.csv``); empty when the run has none.
     """
 
     path: Path
     results: pd.DataFrame
     failures: pd.DataFrame
     manifest: dict = field(default_factory=dict)
+    set_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def metrics(self) -> list[str]:
@@ -217,7 +221,14 @@ def load_run(path: str | os.PathLike) -> Run:
             raise DataError(f"cannot read manifest: {error}", path=str(manifest_path)) from error
         if not isinstance(manifest, dict):
             raise DataError("manifest is not a JSON object", path=str(manifest_path))
-    return Run(path=folder, results=results, failures=failures, manifest=manifest)
+    set_metrics = pd.DataFrame()
+    set_path = folder / "set_metrics.csv"
+    if set_path.is_file():
+        try:
+            set_metrics = pd.read_csv(set_path)
+        except (OSError, ValueError, pd.errors.EmptyDataError) as error:
+            raise DataError(f"cannot read set metrics: {error}", path=str(set_path)) from error
+    return Run(path=folder, results=results, failures=failures, manifest=manifest, set_metrics=set_metrics)
 
 
 def metric_columns(table: pd.DataFrame) -> list[str]:

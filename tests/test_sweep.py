@@ -274,3 +274,8 @@ def test_embedding_metrics_per_song_and_frechet_per_config(tiny_dataset, tmp_pat
     assert (sets["embedding.spectral_frechet_n_songs"] == 3).all()
     with pytest.raises(ConfigError, match="embedder"):
         load_sweep_config(config(tiny_dataset, embedder="vggish"))
+    from accbench.reports.build import ReportOptions, build_report
+
+    build_report(tmp_path / "out", tmp_path / "report", ReportOptions(plots=False, audio_songs=0))
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert 'id="set-metrics-table"' in page and "embedding.spectral_frechet_ci_low" in page
