@@ -17,10 +17,13 @@ from pathlib import Path
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()  # read once: os.umask can only be read by setting it, which is not thread-safe
 
 
 @contextlib.contextmanager
@@ -38,7 +41,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield temporary_path
         with open(temporary_path, "rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(temporary_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual permissions
+        os.chmod(temporary_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the usual permissions
         os.replace(temporary_path, path)
     except BaseException:
         temporary_path.unlink(missing_ok=True)

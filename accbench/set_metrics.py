@@ -68,6 +68,7 @@ def frechet_per_config(
     cache = AnalysisCache(cache_dir)
     prefix = f"embedding.{embedder.metric_prefix}frechet"
     rows = []
+    loaded_songs: dict[tuple[str, int], Any] = {}
     if results.empty:
         return pd.DataFrame(columns=SET_KEYS)
     config_columns = [
@@ -95,7 +96,9 @@ def frechet_per_config(
             if song is None or song.reference is None or not path.is_file():
                 continue
             output, sample_rate = load_audio(path, song=row.song)
-            loaded = song.load(sample_rate)
+            if (row.song, sample_rate) not in loaded_songs:  # each song is read once, not once per config
+                loaded_songs[(row.song, sample_rate)] = song.load(sample_rate)
+            loaded = loaded_songs[(row.song, sample_rate)]
             mixes = mix_window_embeddings(
                 loaded.input,
                 output,
