@@ -45,7 +45,8 @@ _ADAPTER_PREFIXES: dict[str, str] = {
 }
 
 
-def _import_target(target: str, spec: str) -> Callable[..., Any]:
+def import_target(target: str, spec: str) -> Callable[..., Any]:
+    """The callable named by ``"package.module:attribute"``; a :class:`ModelError` naming ``spec`` otherwise."""
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
         raise ModelError(f"expected 'package.module:factory', got {target!r}", model=spec)
@@ -124,14 +125,14 @@ def load_model(spec: str | StreamingModel, **options: Any) -> StreamingModel:
         return check_model(spec, getattr(getattr(spec, "info", None), "name", type(spec).__name__))
     prefix, _, rest = spec.partition(":")
     if spec in BUILTIN_MODELS:
-        factory = _import_target(BUILTIN_MODELS[spec], spec)
+        factory = import_target(BUILTIN_MODELS[spec], spec)
     elif prefix in _ADAPTER_PREFIXES and rest:
-        loader = _import_target(_ADAPTER_PREFIXES[prefix], spec)
+        loader = import_target(_ADAPTER_PREFIXES[prefix], spec)
         return check_model(loader(rest, **options), spec)
     elif prefix == "python" and rest:
-        factory = _import_target(rest, spec)
+        factory = import_target(rest, spec)
     elif ":" in spec:
-        factory = _import_target(spec, spec)
+        factory = import_target(spec, spec)
     else:
         entry_point = _entry_points().get(spec)
         if entry_point is None:

@@ -24,7 +24,7 @@ Representation (audio in, audio out through the protocol):
   Positions enter through rotary embeddings (relative offsets only); attention looks back at most ``window``
   frames, so a song of any length streams in constant time per frame.
 
-The visibility rule (DESIGN.md section 3) in frames: the call that produces chunk ``j`` sees input
+The visibility rule (docs/design.md, "Timing semantics") in frames: the call that produces chunk ``j`` sees input
 ``[0, v_j)``, ``v_j = clamp(s_j + t_f * hop, 0, N)``; the complete feature frames in it are
 ``i < clamp(j * k + t_f, 0, N // hop)``. Output frame ``f`` belongs to chunk ``j = f // k``, so in training the
 decoder position ``f`` may attend to encoder position ``i`` iff ``i < clamp((f // k) * k + t_f, 0, n_frames)``

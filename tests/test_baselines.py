@@ -1,4 +1,4 @@
-"""The built-in baselines play what DESIGN.md section 4 says they play."""
+"""The built-in baselines play what docs/design.md ("Model protocol") says they play."""
 
 from __future__ import annotations
 

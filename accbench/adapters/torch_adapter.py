@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -233,21 +233,12 @@ class TorchModel:
         self._session = None
 
 
-def load(
-    target: str,
-    *,
-    device: str = "cpu",
-    dtype: str = "float32",
-    inference_mode: bool = True,
-    compile: bool | str = False,
-    warmup_calls: int = 2,
-    latency: str | None = None,
-    name: str | None = None,
-    **options: Any,
-) -> TorchModel:
+def load(target: str, **options: Any) -> TorchModel:
     """Build the module with ``factory(**options)`` from ``"pkg.module:factory"`` and wrap it.
 
-    Adapter options are those of :class:`TorchModel`; every other keyword goes to the factory.
+    Adapter options are the keyword arguments of :class:`TorchModel` (``device``, ``dtype``,
+    ``inference_mode``, ``compile``, ``warmup_calls``, ``latency``, ``name``); every other keyword goes to the
+    factory.
 
     Raises
     ------
@@ -255,21 +246,12 @@ def load(
         Import failure, a factory that raises or returns something that is not an ``nn.Module`` with ``step``,
         an unavailable device, an invalid dtype.
     """
+    from accbench.models import import_target
+
     spec = f"torch:{target}"
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise ModelError(f"expected 'torch:package.module:factory', got {spec!r}", model=spec)
-    try:
-        factory: Any = importlib.import_module(module_name)
-    except Exception as error:
-        raise ModelError(
-            f"cannot import module {module_name!r}: {type(error).__name__}: {error}", model=spec
-        ) from error
-    for part in attribute.split("."):
-        try:
-            factory = getattr(factory, part)
-        except AttributeError:
-            raise ModelError(f"module {module_name!r} has no attribute {attribute!r}", model=spec) from None
+    adapter_keys = inspect.signature(TorchModel).parameters.keys() - {"module"}
+    adapter_options = {key: options.pop(key) for key in adapter_keys & options.keys()}
+    factory = import_target(target, spec)
     try:
         module = factory(**options)
     except Exception as error:
@@ -279,13 +261,4 @@ def load(
         raise ModelError(
             f"factory returned {type(module).__name__}, expected a torch.nn.Module with a step method", model=spec
         )
-    return TorchModel(
-        module,
-        device=device,
-        dtype=dtype,
-        inference_mode=inference_mode,
-        compile=compile,
-        warmup_calls=warmup_calls,
-        latency=latency,
-        name=name,
-    )
+    return TorchModel(module, **adapter_options)
