@@ -9,7 +9,7 @@ metric, unit and better direction in the title and axes, so it reads without the
 - :func:`plot_metric_vs_chunk`: metric vs chunk size (ms), one line per future visibility.
 - :func:`plot_heatmap`: (t_f, k) grid per model, cells annotated, infeasible cells marked.
 - :func:`plot_frontier`: for an inference time ``d``, the best value among configs real-time feasible
-  under the run's delays (DESIGN.md section 3).
+  under the run's delays (docs/design.md, "Timing semantics").
 - :func:`plot_timing_vs_inference`: miss rate and underrun fraction vs mean inference time.
 - :func:`make_plots`: all of them for a run, written as PNG and/or SVG.
 
@@ -35,6 +35,7 @@ from matplotlib.lines import Line2D
 
 from accbench.atomic import atomic_write_bytes
 from accbench.reports.load import metric_spec
+from accbench.simulators.schedule import delay_samples_array, feasible_future_visibility_array
 
 __all__ = [
     "PlotFile",
@@ -371,17 +372,35 @@ def _hatch_patch(x: float, y: float):
     return Rectangle((x - 0.5, y - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.2", linewidth=0, alpha=0.6)
 
 
+def _feasible_configs(group: pd.DataFrame, inference_ms: np.ndarray) -> np.ndarray:
+    """``feasible[i, j]``: config ``i`` of ``group`` meets every deadline at constant inference time ``d_j``.
+
+    The delays and ``d`` (ms) become whole samples at each config's sample rate exactly as the simulator
+    converts them (rounded up), and the schedule's integer bound decides.
+    """
+    sample_rate = group["sample_rate"].to_numpy(dtype=np.int64)[:, None]
+    hop = np.rint(sample_rate / group["frame_rate_hz"].to_numpy(dtype=float)[:, None]).astype(np.int64)
+    chunk = group["chunk_frames"].to_numpy(dtype=np.int64)[:, None] * hop
+    input_latency = delay_samples_array(group["input_latency_ms"].to_numpy(dtype=float)[:, None], sample_rate)
+    output_latency = delay_samples_array(group["output_latency_ms"].to_numpy(dtype=float)[:, None], sample_rate)
+    inference = delay_samples_array(inference_ms[None, :], sample_rate)
+    bound, real_time = feasible_future_visibility_array(inference, chunk, hop, input_latency, output_latency)
+    return real_time & (group["future_visibility_frames"].to_numpy(dtype=np.int64)[:, None] <= bound)
+
+
 def frontier_table(summary: pd.DataFrame, metric: str, inference_ms: Sequence[float] | np.ndarray) -> pd.DataFrame:
     """For each model and inference time ``d``, the best mean of ``metric`` over real-time feasible configs.
 
-    A config is feasible for a constant inference time ``d`` when ``d <= k`` (in ms) and
-    ``t_f <= floor((-L_in - L_out - d) * R)`` frames (DESIGN.md section 3), with each config's own delays.
+    A config is feasible for a constant inference time ``d`` when ``d <= K`` and
+    ``t_f <= floor(-(L_in + L_out + d) / hop)`` frames, with each config's own delays, all in whole samples
+    rounded up as the simulator counts them (docs/design.md, "Timing semantics";
+    :func:`accbench.simulators.schedule.feasible_future_visibility_array`).
 
     Parameters
     ----------
     summary : DataFrame
-        Aggregate table with ``future_visibility_frames``, ``chunk_ms``, ``frame_rate_hz``,
-        ``input_latency_ms`` and ``output_latency_ms``.
+        Aggregate table with ``future_visibility_frames``, ``chunk_frames``, ``frame_rate_hz``,
+        ``sample_rate``, ``input_latency_ms`` and ``output_latency_ms``.
     metric : str
     inference_ms : array_like
         Inference times ``d`` in ms.
@@ -393,7 +412,7 @@ def frontier_table(summary: pd.DataFrame, metric: str, inference_ms: Sequence[fl
     """
     table = _prepare(summary, metric)
     spec = metric_spec(metric, warn=False)
-    needed = ["future_visibility_frames", "chunk_ms", "frame_rate_hz"]
+    needed = ["future_visibility_frames", "chunk_frames", "frame_rate_hz", "sample_rate"]
     for column in ("input_latency_ms", "output_latency_ms"):
         if column not in table.columns:
             table[column] = 0.0
@@ -404,14 +423,7 @@ def frontier_table(summary: pd.DataFrame, metric: str, inference_ms: Sequence[fl
     d = np.asarray(inference_ms, dtype=float)
     rows = []
     for label, group in table.groupby("label", sort=True):
-        tf = group["future_visibility_frames"].to_numpy(dtype=float)[:, None]
-        chunk = group["chunk_ms"].to_numpy(dtype=float)[:, None]
-        rate = group["frame_rate_hz"].to_numpy(dtype=float)[:, None]
-        delays = (group["input_latency_ms"].to_numpy(dtype=float) + group["output_latency_ms"].to_numpy(dtype=float))[
-            :, None
-        ]
-        bound = np.floor((-delays - d[None, :]) * rate / 1000.0 + 1e-9)
-        feasible = (d[None, :] <= chunk + 1e-9) & (tf <= bound)
+        feasible = _feasible_configs(group, d)
         means = group["mean"].to_numpy(dtype=float)[:, None]
         worst = -np.inf if spec.direction == "higher" else np.inf
         candidates = np.where(feasible, means, worst)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,8 +21,22 @@ import pandas as pd
 from accbench.errors import ConfigError, ModelError
 from accbench.protocol import ModelInfo, Session, StepContext, StreamingModel
 from accbench.simulators.latency import LatencyModel, parse_latency
-from accbench.simulators.schedule import MISS_POLICIES, feasible_future_visibility, silenced_samples, visible_end
-from accbench.units import frames_to_ms, seconds_to_samples_ceil
+from accbench.simulators.schedule import (
+    MISS_POLICIES,
+    NO_PREVIOUS_FINISH,
+    TimingSummary,
+    call_start,
+    chunk_start,
+    deadline,
+    delay_samples,
+    lateness_s,
+    log_summary,
+    n_calls,
+    on_time,
+    silenced_samples,
+    visible_end,
+)
+from accbench.units import seconds_to_samples_ceil
 
 __all__ = ["EVENT_COLUMNS", "SimulationConfig", "SimulationResult", "SimulationSummary", "run_stream", "summarize"]
 
@@ -109,46 +123,20 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True)
-class SimulationSummary:
+class SimulationSummary(TimingSummary):
     """Per-song timing summary of one simulation.
+
+    The fields of :class:`accbench.simulators.schedule.TimingSummary` (``n_calls`` ... ``mean_inference_time_ms``;
+    ``max_lateness_s`` is ``nan`` for an empty log, the bound ``None`` when slower than real time), then:
 
     Attributes
     ----------
-    n_calls : int
-    miss_rate : float
-        Fraction of calls that finished after their deadline.
-    underrun_fraction : float
-        Fraction of output samples silenced by the miss policy.
-    max_lateness_s : float
-        Largest ``f_j - D_j`` in seconds (negative: every call had slack).
-    feasible_future_visibility : int or None
-        Largest ``t_f`` (frames) with no miss at the worst observed inference time; ``None`` when slower than
-        real time.
-    feasible_future_visibility_ms : float or None
-    feasible : bool
-        The config's ``t_f`` is within that bound.
-    mean_recency_gap_s : float
-        ``((K - 1) / 2 - t_f * hop) / sr``: how far, on average, an output sample is from the newest input its
-        call could see.
-    real_time_factor : float
-        Mean inference time over chunk duration (< 1 keeps up with the input).
-    mean_inference_time_ms : float
     deterministic : bool
         ``False`` for measured latencies.
     repairs : int
         Chunks repaired in lenient mode.
     """
 
-    n_calls: int
-    miss_rate: float
-    underrun_fraction: float
-    max_lateness_s: float
-    feasible_future_visibility: int | None
-    feasible_future_visibility_ms: float | None
-    feasible: bool
-    mean_recency_gap_s: float
-    real_time_factor: float
-    mean_inference_time_ms: float
     deterministic: bool
     repairs: int
 
@@ -174,6 +162,9 @@ class SimulationResult:
     song_id : str
     input : ndarray
         The input as the model's clock saw it (resampled, channel-matched), ``(channels, n_samples)``.
+    reference : ndarray or None
+        The reference accompaniment :func:`run_stream` was given (model rate, channel-matched), for scoring;
+        ``None`` when none was given.
     """
 
     output: np.ndarray
@@ -184,6 +175,7 @@ class SimulationResult:
     config: SimulationConfig
     song_id: str
     input: np.ndarray = field(repr=False)
+    reference: np.ndarray | None = field(default=None, repr=False)
 
 
 def _readonly_copy(array: np.ndarray, start: int, stop: int) -> np.ndarray:
@@ -271,6 +263,163 @@ def _with_context(error: ModelError, context: dict[str, Any], call: int | None) 
     )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The timing parameters of one simulation, in integer samples (docs/design.md, "Timing semantics")."""
+
+    sample_rate: int
+    hop: int
+    chunk_frames: int
+    future_visibility: int
+    chunk: int
+    lookahead: int
+    n_samples: int
+    n_calls: int
+    input_latency: int
+    output_latency: int
+    on_miss: str
+    latency: LatencyModel
+    planned: np.ndarray | None
+
+    @classmethod
+    def make(cls, config: SimulationConfig, info: ModelInfo, n_samples: int) -> _Plan:
+        sample_rate, hop = int(info.sample_rate), int(info.hop)
+        chunk = config.chunk_frames * hop
+        calls = n_calls(n_samples, chunk)
+        latency = config.latency_model(info)
+        planned = latency.inference_samples(
+            calls, chunk_frames=config.chunk_frames, hop=hop, sample_rate=sample_rate, seed=config.seed
+        )
+        input_latency = delay_samples(config.input_latency_ms, sample_rate)
+        output_latency = delay_samples(config.output_latency_ms, sample_rate)
+        return cls(
+            sample_rate=sample_rate,
+            hop=hop,
+            chunk_frames=config.chunk_frames,
+            future_visibility=config.future_visibility,
+            chunk=chunk,
+            lookahead=config.future_visibility * hop,
+            n_samples=n_samples,
+            n_calls=calls,
+            input_latency=input_latency,
+            output_latency=output_latency,
+            on_miss=config.on_miss,
+            latency=latency,
+            planned=planned,
+        )
+
+    def duration(self, index: int, elapsed_s: float) -> int:
+        """``d_j`` in samples: the latency model's, or the measured wall clock rounded up."""
+        if self.planned is not None:
+            return int(self.planned[index])
+        return seconds_to_samples_ceil(elapsed_s, self.sample_rate)
+
+    def attrs(self) -> dict[str, Any]:
+        """The event log's ``DataFrame.attrs``."""
+        return {
+            "sample_rate": self.sample_rate,
+            "hop": self.hop,
+            "chunk_frames": self.chunk_frames,
+            "future_visibility": self.future_visibility,
+            "input_latency_samples": self.input_latency,
+            "output_latency_samples": self.output_latency,
+            "n_samples": self.n_samples,
+            "on_miss": self.on_miss,
+            "latency": self.latency.spec,
+            "deterministic": self.latency.deterministic,
+        }
+
+
+def _check_input(info: ModelInfo, input_audio: np.ndarray) -> None:
+    n_channels = input_audio.shape[0]
+    if n_channels != info.channels or input_audio.dtype != np.float32:
+        raise ConfigError(
+            f"run_stream needs float32 input with {info.channels} channel(s) for model {info.name!r}, "
+            f"got {input_audio.dtype} with {n_channels} (accbench.simulate converts it)"
+        )
+
+
+def _reference_views(info: ModelInfo, reference: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The reference as ``reset`` sees it (``"full"`` access, a read-only copy) and as calls see it (``"visible"``)."""
+    if reference is None or info.reference_access == "none":
+        return None, None
+    reference = np.ascontiguousarray(reference, dtype=np.float32)
+    if info.reference_access == "full":
+        full = reference.copy()
+        full.flags.writeable = False
+        return full, None
+    return None, reference
+
+
+def _reset(model: StreamingModel, session: Session, context: dict[str, Any]) -> None:
+    try:
+        model.reset(session)
+    except ModelError as error:
+        raise _with_context(error, context, None) from error
+    except Exception as error:
+        raise ModelError(f"reset raised {type(error).__name__}: {error}", **context) from error
+
+
+def _stream(
+    model: StreamingModel,
+    input_audio: np.ndarray,
+    visible_reference: np.ndarray | None,
+    plan: _Plan,
+    validate: _Validator,
+    context: dict[str, Any],
+) -> tuple[np.ndarray, list[tuple[int, ...]], list[str]]:
+    """The call loop: hand each call its newly visible input, time it, apply the miss policy.
+
+    Returns the output ``(out_channels, n_samples)``, one integer row per call
+    (``index, chunk_start, visible_end, call_start, inference_time, call_finish, deadline, underrun_samples``)
+    and the repair note of each call.
+    """
+    output = np.zeros((validate.shape[0], plan.n_samples), dtype=np.float32)
+    rows: list[tuple[int, ...]] = []
+    repairs: list[str] = []
+    previous_end, previous_finish, previous_played = 0, NO_PREVIOUS_FINISH, True
+    clock = time.perf_counter
+    for index in range(plan.n_calls):
+        start = chunk_start(index, plan.chunk)
+        end = visible_end(start, plan.lookahead, plan.n_samples)
+        new_input = _readonly_copy(input_audio, previous_end, end)
+        new_reference = None if visible_reference is None else _readonly_copy(visible_reference, previous_end, end)
+        ctx = StepContext(
+            index, start, end, plan.chunk_frames, plan.hop, previous_played, plan.n_samples - start, new_reference
+        )
+        began = clock()
+        try:
+            out = model.step(new_input, ctx)
+        except ModelError as error:
+            raise _with_context(error, context, index) from error
+        except Exception as error:
+            raise validate.fail(f"step raised {type(error).__name__}: {error}", index) from error
+        elapsed = clock() - began
+        out, repair = validate(out, index)
+        repairs.append(repair)
+        duration = plan.duration(index, elapsed)
+        begin = call_start(start, plan.lookahead, plan.input_latency, previous_finish)
+        finish = begin + duration
+        length = min(plan.chunk, plan.n_samples - start)
+        silenced = silenced_samples(finish, start, length, plan.output_latency, plan.on_miss)
+        output[:, start + silenced : start + length] = out[:, silenced:length]
+        rows.append((index, start, end, begin, duration, finish, deadline(start, plan.output_latency), silenced))
+        previous_end, previous_finish, previous_played = end, finish, silenced == 0
+    return output, rows, repairs
+
+
+def _event_log(rows: list[tuple[int, ...]], repairs: list[str], plan: _Plan) -> pd.DataFrame:
+    """The event log (:data:`EVENT_COLUMNS`) of the loop's integer rows, with the plan as ``attrs``."""
+    table = np.array(rows, dtype=np.int64).reshape(-1, 8)
+    events = pd.DataFrame({name: table[:, position] for position, name in enumerate(EVENT_COLUMNS[:7])})
+    events["on_time"] = on_time(events["call_finish"].to_numpy(), events["deadline"].to_numpy())
+    events["lateness_s"] = lateness_s(events["call_finish"].to_numpy(), events["deadline"].to_numpy(), plan.sample_rate)
+    events["underrun_samples"] = table[:, 7]
+    events["repairs"] = repairs
+    events.attrs.update(plan.attrs())
+    return events
+
+
 def run_stream(
     model: StreamingModel,
     input_audio: np.ndarray,
@@ -289,7 +438,8 @@ def run_stream(
         The input at ``model.info.sample_rate`` with ``model.info.channels`` channels.
     config : SimulationConfig
     reference : ndarray or None
-        Reference accompaniment on the same timeline, handed only to models declaring ``reference_access``.
+        Reference accompaniment on the same timeline, handed only to models declaring ``reference_access``;
+        kept as :attr:`SimulationResult.reference` for scoring.
     song_id : str
 
     Returns
@@ -302,126 +452,37 @@ def run_stream(
         When the model raises or returns a bad chunk (not in lenient mode); names model, song, config, call.
     """
     info = model.info
-    sample_rate, hop = int(info.sample_rate), int(info.hop)
-    n_channels, n_samples = input_audio.shape
-    if n_channels != info.channels or input_audio.dtype != np.float32:
-        raise ConfigError(
-            f"run_stream needs float32 input with {info.channels} channel(s) for model {info.name!r}, "
-            f"got {input_audio.dtype} with {n_channels} (accbench.simulate converts it)"
-        )
-    chunk = config.chunk_frames * hop
-    lookahead = config.future_visibility * hop
-    n_calls = -(-n_samples // chunk)
-    latency = config.latency_model(info)
-    input_latency = seconds_to_samples_ceil(config.input_latency_ms / 1000, sample_rate)
-    output_latency = seconds_to_samples_ceil(config.output_latency_ms / 1000, sample_rate)
+    _check_input(info, input_audio)
+    plan = _Plan.make(config, info, input_audio.shape[1])
     context = {"model": info.name, "song": song_id, "config": config.describe(info)}
-    planned = latency.inference_samples(
-        n_calls, chunk_frames=config.chunk_frames, hop=hop, sample_rate=sample_rate, seed=config.seed
-    )
-    if reference is not None and info.reference_access != "none":
-        reference = np.ascontiguousarray(reference, dtype=np.float32)
-    full_reference = None
-    if info.reference_access == "full" and reference is not None:
-        full_reference = reference.copy()
-        full_reference.flags.writeable = False
-    visible_reference = reference if info.reference_access == "visible" else None
+    full_reference, visible_reference = _reference_views(info, reference)
     session = Session(
         song_id=song_id,
-        sample_rate=sample_rate,
-        hop=hop,
+        sample_rate=plan.sample_rate,
+        hop=plan.hop,
         future_visibility=config.future_visibility,
         chunk_frames=config.chunk_frames,
-        n_samples=n_samples,
+        n_samples=plan.n_samples,
         seed=config.seed,
         reference=full_reference,
     )
-    try:
-        model.reset(session)
-    except ModelError as error:
-        raise _with_context(error, context, None) from error
-    except Exception as error:
-        raise ModelError(f"reset raised {type(error).__name__}: {error}", **context) from error
-
-    validate = _Validator(info, chunk, config.lenient, context)
-    output = np.zeros((info.out_channels, n_samples), dtype=np.float32)
-    rows: list[tuple[int, int, int, int, int, int, int, int]] = []
-    repairs: list[str] = []
-    previous_end = 0
-    previous_finish = -(2**62)
-    previous_played = True
-    clock = time.perf_counter
-    for index in range(n_calls):
-        start = index * chunk
-        end = visible_end(start, lookahead, n_samples)
-        new_input = _readonly_copy(input_audio, previous_end, end)
-        new_reference = None if visible_reference is None else _readonly_copy(visible_reference, previous_end, end)
-        ctx = StepContext(
-            index, start, end, config.chunk_frames, hop, previous_played, n_samples - start, new_reference
-        )
-        began = clock()
-        try:
-            out = model.step(new_input, ctx)
-        except ModelError as error:
-            raise _with_context(error, context, index) from error
-        except Exception as error:
-            raise validate.fail(f"step raised {type(error).__name__}: {error}", index) from error
-        elapsed = clock() - began
-        out, repair = validate(out, index)
-        repairs.append(repair)
-        duration = int(planned[index]) if planned is not None else seconds_to_samples_ceil(elapsed, sample_rate)
-        call_start = max(start + lookahead + input_latency, previous_finish)
-        finish = call_start + duration
-        length = min(chunk, n_samples - start)
-        silenced = silenced_samples(finish, start, length, output_latency, config.on_miss)
-        output[:, start + silenced : start + length] = out[:, silenced:length]
-        rows.append((index, start, end, call_start, duration, finish, start - output_latency, silenced))
-        previous_end, previous_finish, previous_played = end, finish, silenced == 0
-
-    table = np.array(rows, dtype=np.int64).reshape(-1, 8)
-    columns = {name: table[:, position] for position, name in enumerate(EVENT_COLUMNS[:7])}
-    events = pd.DataFrame(columns)
-    events["on_time"] = events["call_finish"] <= events["deadline"]
-    events["lateness_s"] = (events["call_finish"] - events["deadline"]) / sample_rate
-    events["underrun_samples"] = table[:, 7]
-    events["repairs"] = repairs
-    events.attrs.update(
-        sample_rate=sample_rate,
-        hop=hop,
-        chunk_frames=config.chunk_frames,
-        future_visibility=config.future_visibility,
-        input_latency_samples=input_latency,
-        output_latency_samples=output_latency,
-        n_samples=n_samples,
-        on_miss=config.on_miss,
-        latency=latency.spec,
-        deterministic=latency.deterministic,
+    _reset(model, session, context)
+    validate = _Validator(info, plan.chunk, config.lenient, context)
+    output, rows, repairs = _stream(model, input_audio, visible_reference, plan, validate, context)
+    events = _event_log(rows, repairs, plan)
+    return SimulationResult(
+        output, plan.sample_rate, events, summarize(events), info, replace(config), song_id, input_audio, reference
     )
-    summary = summarize(events)
-    return SimulationResult(output, sample_rate, events, summary, info, replace(config), song_id, input_audio)
 
 
 def summarize(events: pd.DataFrame) -> SimulationSummary:
-    """Timing summary of an event log (see :class:`SimulationSummary`)."""
-    attrs = events.attrs
-    sample_rate, hop, chunk_frames = attrs["sample_rate"], attrs["hop"], attrs["chunk_frames"]
-    chunk = chunk_frames * hop
-    n_calls = len(events)
-    worst = int(events["inference_time"].max()) if n_calls else 0
-    bound = feasible_future_visibility(
-        worst, chunk_frames, hop, attrs["input_latency_samples"], attrs["output_latency_samples"]
-    )
+    """Timing summary of an event log (see :class:`SimulationSummary`).
+
+    The figures come from :func:`accbench.simulators.schedule.log_summary`, as the timing metrics do;
+    ``max_lateness_s`` is ``nan`` for an empty log.
+    """
     return SimulationSummary(
-        n_calls=n_calls,
-        miss_rate=float((~events["on_time"]).mean()) if n_calls else 0.0,
-        underrun_fraction=float(events["underrun_samples"].sum() / attrs["n_samples"]) if attrs["n_samples"] else 0.0,
-        max_lateness_s=float(events["lateness_s"].max()) if n_calls else 0.0,
-        feasible_future_visibility=bound,
-        feasible_future_visibility_ms=None if bound is None else frames_to_ms(bound, sample_rate, hop),
-        feasible=bound is not None and attrs["future_visibility"] <= bound,
-        mean_recency_gap_s=((chunk - 1) / 2 - attrs["future_visibility"] * hop) / sample_rate,
-        real_time_factor=float(events["inference_time"].mean() / chunk) if n_calls else 0.0,
-        mean_inference_time_ms=float(events["inference_time"].mean() * 1000 / sample_rate) if n_calls else 0.0,
-        deterministic=bool(attrs["deterministic"]),
+        **asdict(log_summary(events, events.attrs)),
+        deterministic=bool(events.attrs["deterministic"]),
         repairs=int((events["repairs"] != "").sum()),
     )

@@ -6,6 +6,7 @@ import soundfile
 
 from accbench.cli import main
 from accbench.eventlog import read_events
+from accbench.simulators import EVENT_COLUMNS
 
 
 def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
@@ -69,15 +70,7 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
     )
     timing = json.loads(capsys.readouterr().out)["values"]
     assert timing["timing.feasible_future_visibility_frames"] == -2 and timing["timing.miss_rate"] == 0
-    assert list(events.columns[:7]) == [
-        "index",
-        "chunk_start",
-        "visible_end",
-        "call_start",
-        "inference_time",
-        "call_finish",
-        "deadline",
-    ]
+    assert tuple(events.columns) == EVENT_COLUMNS
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["feasible_future_visibility"] == -2 and summary["feasible"]
     assert "feasible_future_visibility" in printed

@@ -9,6 +9,7 @@ import pytest
 from matplotlib.figure import Figure
 from test_report_support import HOP, SAMPLE_RATE, make_events, make_results, register_specs
 
+from accbench import ModelInfo
 from accbench.errors import DataError
 from accbench.reports.aggregate import aggregate
 from accbench.reports.plots import (
@@ -21,6 +22,7 @@ from accbench.reports.plots import (
     plot_timing_vs_inference,
 )
 from accbench.reports.timeline import plot_timeline, save_timeline
+from accbench.simulators import SimulationConfig, run_stream
 
 GRIDS = {
     "1x1": ((0,), (2,)),
@@ -108,6 +110,54 @@ def test_frontier_follows_the_feasibility_rule() -> None:
     assert frontier.loc[60.0, "config_id"] == "tf-4_k5"
     assert np.isnan(frontier.loc[61.0, "best"])  # bound -5: nothing is feasible
     assert np.isnan(frontier.loc[101.0, "best"])  # slower than real time for every chunk
+
+
+class _Constant:
+    """A model at the support tables' rate (8 kHz, hop 160: one frame is 20 ms)."""
+
+    def __init__(self) -> None:
+        self.info = ModelInfo("constant", "1", SAMPLE_RATE, HOP)
+
+    def reset(self, session) -> None:
+        pass
+
+    def step(self, new_input, ctx):
+        return np.zeros((1, ctx.chunk_frames * ctx.hop), dtype=np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+def test_frontier_bound_is_exact_at_a_whole_frame_boundary() -> None:
+    """L_in = L_out = 10 ms = 80 samples, hop 160: d = 60 ms = 480 samples puts -(80 + 80 + 480) / 160 at -4
+    exactly, so t_f = -4 is still feasible; any d above it rounds up to 481 samples and the bound drops to -5."""
+    table = make_results(models=("m",), baselines=(), future_visibility=(-5, -4), chunk_frames=(5,))
+    summary = aggregate(table, ["beat.f_measure"], n_boot=50)
+    d = [60.0, 60.0 + 1e-9, 60.125, 80.0, 80.125, 100.0, 100.125]
+    frontier = frontier_table(summary, "beat.f_measure", d).set_index("inference_ms")
+    assert frontier.loc[60.0, "config_id"] == "tf-4_k5"
+    assert frontier.loc[60.0 + 1e-9, "config_id"] == "tf-5_k5"  # no rounding tolerance: 480.000008 -> 481
+    assert frontier.loc[60.125, "config_id"] == "tf-5_k5"
+    assert frontier.loc[80.0, "config_id"] == "tf-5_k5"  # -(160 + 640) / 160 = -5 exactly
+    assert np.isnan(frontier.loc[80.125, "best"])
+    assert np.isnan(frontier.loc[100.0, "best"]) and np.isnan(frontier.loc[100.125, "best"])  # d = K, d > K
+
+
+@pytest.mark.parametrize(("input_latency_ms", "inference_ms"), [(10.0, 60.0), (10.0, 60.125), (10.01, 59.98)])
+def test_frontier_agrees_with_the_simulator(input_latency_ms: float, inference_ms: float) -> None:
+    """The frontier counts delays in whole samples rounded up, as the simulator does: with L_in = 10.01 ms
+    (80.08 -> 81 samples) and d = 59.98 ms (479.84 -> 480), t_f = -4 misses by one sample although the delays
+    in milliseconds, -(10.01 + 10 + 59.98) / 20 = -3.9995, would allow it."""
+    table = make_results(
+        models=("m",), baselines=(), future_visibility=(-4,), chunk_frames=(5,), input_latency_ms=input_latency_ms
+    )
+    summary = aggregate(table, ["beat.f_measure"], n_boot=50)
+    frontier = frontier_table(summary, "beat.f_measure", [inference_ms])
+    config = SimulationConfig(-4, 5, f"fixed:{inference_ms}ms", input_latency_ms, 10.0, "ignore")
+    events = run_stream(_Constant(), np.zeros((1, 8000), dtype=np.float32), config).events
+    on_time = bool(events["on_time"].all())
+    assert (frontier["config_id"].iloc[0] == "tf-4_k5") == on_time
+    assert on_time == (inference_ms == 60.0)
 
 
 def _song(n: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Property tests of the simulator's timing semantics (DESIGN.md section 3)."""
+"""Property tests of the simulator's timing semantics (docs/design.md, "Timing semantics")."""
 
 from __future__ import annotations
 
