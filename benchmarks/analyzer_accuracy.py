@@ -81,11 +81,8 @@ def main() -> None:
         cpu += time.process_time() - started
         audio_seconds += 3 * len(x) / SR
         if args.no_phase:
-            envelope = analysis.onset_envelope(mix, SR, cache=cache)
-            rate = float(envelope["frame_rate"])
-            bpm = analysis.estimate_tempo(envelope["envelope"], rate)
-            frames = analysis.track_beats(envelope["envelope"], rate, bpm, correct_phase=False)
-            row["beat_f_mix_nophase"], row["beat_amlt_mix_nophase"] = beat_scores(annotations.beats, frames / rate)
+            found = analysis.beats(mix, SR, cache=cache, correct_phase=False)  # reuses the mix's onset envelope
+            row["beat_f_mix_nophase"], row["beat_amlt_mix_nophase"] = beat_scores(annotations.beats, found["beats"])
         if args.librosa:
             import librosa
 

