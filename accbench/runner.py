@@ -1,10 +1,12 @@
 """The sweep runner: the (model x config x song x seed) grid, resumable, on any executor.
 
-:func:`sweep` is what ``accbench run`` calls. It reads the config, loads the dataset, reads each model's
-info once, expands the grid into tasks with deterministic ids, skips tasks a previous (killed) run of the
-same sweep already finished, runs the rest on an executor and writes, in the output folder:
+:func:`sweep` is what ``accbench run`` calls. It runs in three stages: *plan* (read the config, load the
+dataset, read each model's info once, expand the grid into tasks with deterministic ids, skip tasks a
+previous (killed) run of the same sweep already finished), *run* (the rest, on an executor) and *write*,
+in the output folder:
 
-- ``results.parquet`` (or ``.csv``): one row per (model, model version, config, song, seed);
+- ``results.parquet`` (or ``.csv``): one row per (model, model version, config, song, seed), columns as
+  :mod:`accbench.results` defines them;
 - ``failures.csv``: one row per failed task (model, config, song, seed, error, call, traceback);
 - ``manifest.json``: accbench and package versions, the config, models and versions, seeds, song content
   hashes, metric versions, machine, start and end times, and the sweep's fingerprint;
@@ -26,7 +28,7 @@ import os
 import platform
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,50 +38,25 @@ import pandas as pd
 from accbench.api import to_frames
 from accbench.atomic import atomic_path, atomic_write_text
 from accbench.config import SweepConfig, load_sweep_config
-from accbench.datasets import load_dataset
+from accbench.datasets import Song, load_dataset
 from accbench.errors import AccbenchError, ConfigError
 from accbench.executors import Executor, make_executor
 from accbench.protocol import ModelInfo
+from accbench.results import (
+    FAILURE_COLUMNS,
+    Run,
+    config_id,
+    failure_row,
+    failures_frame,
+    results_frame,
+    write_table,
+)
 from accbench.simulators import SimulationConfig
-from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, config_id, describe_model, task_id
+from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, describe_model, task_id
 
 __all__ = ["FAILURE_COLUMNS", "Run", "sweep"]
 
 log = logging.getLogger(__name__)
-
-FAILURE_COLUMNS = ["model", "model_version", "config_id", "song", "seed", "error", "call", "traceback"]
-IDENTITY_COLUMNS = [
-    "model", "model_version", "model_spec", "causal", "baseline", "song", "seed", "config_id",
-    "future_visibility_frames", "future_visibility_ms", "chunk_frames", "chunk_ms", "frame_rate_hz", "sample_rate",
-    "latency", "input_latency_ms", "output_latency_ms", "on_miss", "feasible", "feasible_future_visibility_frames",
-    "inference_time_ms", "deterministic", "repairs", "ref_source", "ref_source_beats", "ref_source_chords",
-    "skipped", "notes", "embedding.embedder", "task_id",
-]  # fmt: skip
-
-
-@dataclass
-class Run:
-    """The outcome of a sweep.
-
-    Attributes
-    ----------
-    results : DataFrame
-        One row per finished task (see the module docstring).
-    failures : DataFrame
-        One row per failed task, columns :data:`FAILURE_COLUMNS`.
-    out_dir : Path
-    manifest : dict
-    """
-
-    results: pd.DataFrame
-    failures: pd.DataFrame
-    out_dir: Path
-    manifest: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when no task failed."""
-        return self.failures.empty
 
 
 def _grid_configs(sweep_config: SweepConfig, info: ModelInfo, seed: int) -> list[SimulationConfig]:
@@ -196,24 +173,6 @@ def _fingerprint(config: SweepConfig, infos: Mapping[str, ModelInfo], song_hashe
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    if not rows:
-        return pd.DataFrame(columns=IDENTITY_COLUMNS)
-    frame = pd.DataFrame(rows)
-    metric_columns = sorted(column for column in frame.columns if column not in IDENTITY_COLUMNS)
-    frame = frame[[c for c in IDENTITY_COLUMNS if c in frame.columns] + metric_columns]
-    frame = frame.sort_values(["model", "future_visibility_frames", "chunk_frames", "config_id", "song", "seed"])
-    return frame.reset_index(drop=True)
-
-
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as temporary:
-        if path.suffix == ".parquet":
-            frame.to_parquet(temporary, index=False)
-        else:
-            frame.to_csv(temporary, index=False)
-
-
 def _prepare_out_dir(out_dir: Path, fingerprint: str, overwrite: bool) -> None:
     manifest_path = out_dir / "manifest.json"
     if not manifest_path.is_file():
@@ -247,7 +206,7 @@ def sweep(
     overwrite: bool = False,
     progress: bool = True,
 ) -> Run:
-    """Run a sweep (or finish an interrupted one).
+    """Run a sweep (or finish an interrupted one): plan the tasks, run those left to do, write the results.
 
     Parameters
     ----------
@@ -280,8 +239,46 @@ def sweep(
         from accbench.metrics.cache import default_cache_dir
 
         cache_dir = default_cache_dir() / "analysis"
-    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    plan = _plan(sweep_config, out_dir, retry_failed=retry_failed, overwrite=overwrite)
+    context = WorkerContext(
+        models=sweep_config.models,
+        songs=plan.songs,
+        metrics=sweep_config.metrics,
+        out_dir=str(out_dir),
+        cache_dir=str(cache_dir),
+        write_audio=sweep_config.write_audio,
+        embedder=sweep_config.embedder,
+        embedder_options=dict(sweep_config.embedder_options),
+    )
+    runner = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
+    seconds = _run_tasks(plan, context, runner, progress=progress)
+    return _write_results(plan, context, seconds)
 
+
+@dataclass
+class _Plan:
+    """What a sweep does: its tasks, those an earlier run of it finished, and what is known before running.
+
+    ``failures`` are the failures found while planning (songs the dataset skipped, models that did not load);
+    ``finished`` maps task ids to journal entries (``{"row": ...}`` or ``{"failure": ...}``) and grows as
+    tasks finish.
+    """
+
+    config: SweepConfig
+    out_dir: Path
+    songs: dict[str, Song]
+    infos: dict[str, ModelInfo]
+    tasks: list[Task]
+    todo: list[Task]
+    finished: dict[str, dict[str, Any]]
+    failures: list[dict[str, Any]]
+    journal: _Journal
+    manifest: dict[str, Any]
+
+
+def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overwrite: bool) -> _Plan:
+    """Stage 1: load the songs and models, expand the grid, read the journal and write the first manifest."""
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     dataset = load_dataset(
         sweep_config.dataset.spec, on_error=sweep_config.dataset.on_error, **sweep_config.dataset.options
     )
@@ -289,20 +286,41 @@ def sweep(
     if not songs:
         raise AccbenchError(f"dataset {sweep_config.dataset.spec!r} has no usable songs")
     song_hashes = {song_id: song.content_hash() for song_id, song in songs.items()}
-
-    failures: list[dict[str, Any]] = [
-        {
-            "model": "",
-            "model_version": "",
-            "config_id": "",
-            "song": song_id,
-            "seed": None,
-            "error": f"DataError: song skipped: {reason}",
-            "call": None,
-            "traceback": "",
-        }
+    failures = [
+        failure_row(f"DataError: song skipped: {reason}", song=song_id)
         for song_id, reason in getattr(dataset, "skipped", [])
     ]
+    infos, tasks = _expand_tasks(sweep_config, songs, song_hashes, failures)
+
+    fingerprint = _fingerprint(sweep_config, infos, song_hashes)
+    _prepare_out_dir(out_dir, fingerprint, overwrite)
+    journal = _Journal(out_dir / "journal.jsonl")
+    journal.repair()
+    finished = journal.read()
+    if retry_failed:
+        finished = {key: entry for key, entry in finished.items() if "row" in entry}
+    todo = [task for task in tasks if task.task_id not in finished]
+    manifest = _manifest(sweep_config, infos, song_hashes, fingerprint, started, dataset, out_dir)
+    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    log.info(
+        "%d tasks (%d models x configs x %d songs x %d seeds); %d already done, %d to run",
+        len(tasks),
+        len(infos),
+        len(songs),
+        len(sweep_config.seeds),
+        len(tasks) - len(todo),
+        len(todo),
+    )
+    return _Plan(sweep_config, out_dir, songs, infos, tasks, todo, finished, failures, journal, manifest)
+
+
+def _expand_tasks(
+    sweep_config: SweepConfig,
+    songs: dict[str, Song],
+    song_hashes: Mapping[str, str],
+    failures: list[dict[str, Any]],
+) -> tuple[dict[str, ModelInfo], list[Task]]:
+    """Every model's info and the grid's tasks, sorted by song; a model that does not load is a failure."""
     infos: dict[str, ModelInfo] = {}
     tasks: list[Task] = []
     for index, entry in enumerate(sweep_config.models):
@@ -313,18 +331,7 @@ def sweep(
             configs = {seed: _grid_configs(sweep_config, info, seed) for seed in sweep_config.seeds}
         except AccbenchError as error:
             log.error("model %s: %s", label, error)
-            failures.append(
-                {
-                    "model": label,
-                    "model_version": "",
-                    "config_id": "",
-                    "song": "",
-                    "seed": None,
-                    "error": f"{type(error).__name__}: {error}",
-                    "call": None,
-                    "traceback": "",
-                }
-            )
+            failures.append(failure_row(error, model=label, traceback=False))
             continue
         if label in infos:
             raise ConfigError(f"two models are labelled {label!r}; give them distinct names in the config")
@@ -357,103 +364,89 @@ def sweep(
                         )
                     )
     tasks.sort(key=lambda task: (task.song_id, task.model_index, task.config_id, task.seed))
+    return infos, tasks
 
-    fingerprint = _fingerprint(sweep_config, infos, song_hashes)
-    _prepare_out_dir(out_dir, fingerprint, overwrite)
-    journal = _Journal(out_dir / "journal.jsonl")
-    journal.repair()
-    finished = journal.read()
-    if retry_failed:
-        finished = {key: entry for key, entry in finished.items() if "row" in entry}
-    todo = [task for task in tasks if task.task_id not in finished]
-    manifest = _manifest(sweep_config, infos, song_hashes, fingerprint, started, dataset, out_dir)
-    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    log.info(
-        "%d tasks (%d models x configs x %d songs x %d seeds); %d already done, %d to run",
-        len(tasks),
-        len(infos),
-        len(songs),
-        len(sweep_config.seeds),
-        len(tasks) - len(todo),
-        len(todo),
-    )
 
-    context = WorkerContext(
-        models=sweep_config.models,
-        songs=songs,
-        metrics=sweep_config.metrics,
-        out_dir=str(out_dir),
-        cache_dir=str(cache_dir),
-        write_audio=sweep_config.write_audio,
-        embedder=sweep_config.embedder,
-        embedder_options=dict(sweep_config.embedder_options),
-    )
-    runner = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
+def _run_tasks(plan: _Plan, context: WorkerContext, runner: Executor, *, progress: bool) -> dict[str, float]:
+    """Stage 2: analyse the songs once, then run the tasks left to do, journalling each as it finishes.
+
+    Returns the worker seconds spent per phase (``analyse``, ``simulate``, ``write``, ``score``).
+    """
     seconds: dict[str, float] = {}
+    if not plan.todo:
+        return seconds
+    from tqdm.auto import tqdm
 
     def record_analysis(outcome: TaskOutcome) -> None:
         seconds["analyse"] = seconds.get("analyse", 0.0) + outcome.seconds.get("analyse", 0.0)
         if outcome.failure is not None:
             log.warning("analysis of song %s failed: %s", outcome.failure["song"], outcome.failure["error"])
 
-    if todo:
-        from tqdm.auto import tqdm
+    with tqdm(
+        total=len(plan.tasks),
+        initial=len(plan.tasks) - len(plan.todo),
+        disable=not progress,
+        unit="task",
+        desc="accbench run",
+        dynamic_ncols=True,
+    ) as bar:
 
-        with tqdm(
-            total=len(tasks),
-            initial=len(tasks) - len(todo),
-            disable=not progress,
-            unit="task",
-            desc="accbench run",
-            dynamic_ncols=True,
-        ) as bar:
-
-            def record(outcome: TaskOutcome) -> None:
-                seconds.update({key: seconds.get(key, 0.0) + value for key, value in outcome.seconds.items()})
-                journal.append(outcome)
-                finished[outcome.task_id] = (
-                    {"row": outcome.row} if outcome.row is not None else {"failure": outcome.failure}
+        def record(outcome: TaskOutcome) -> None:
+            seconds.update({key: seconds.get(key, 0.0) + value for key, value in outcome.seconds.items()})
+            plan.journal.append(outcome)
+            plan.finished[outcome.task_id] = (
+                {"row": outcome.row} if outcome.row is not None else {"failure": outcome.failure}
+            )
+            if outcome.failure is not None:
+                log.warning(
+                    "failed: %s / %s / %s: %s",
+                    outcome.failure["model"],
+                    outcome.failure["config_id"],
+                    outcome.failure["song"],
+                    outcome.failure["error"],
                 )
-                if outcome.failure is not None:
-                    log.warning(
-                        "failed: %s / %s / %s: %s",
-                        outcome.failure["model"],
-                        outcome.failure["config_id"],
-                        outcome.failure["song"],
-                        outcome.failure["error"],
-                    )
-                bar.update(1)
+            bar.update(1)
 
-            analyses = _analysis_tasks(todo, infos, sweep_config)
-            try:
-                if analyses:
-                    log.info("analysing the input and reference of %d song(s) once", len(analyses))
-                    runner.run(analyses, context, record_analysis)
-                runner.run(todo, context, record)
-            finally:
-                runner.close()
+        analyses = _analysis_tasks(plan.todo, plan.infos, plan.config)
+        try:
+            if analyses:
+                log.info("analysing the input and reference of %d song(s) once", len(analyses))
+                runner.run(analyses, context, record_analysis)
+            runner.run(plan.todo, context, record)
+        finally:
+            runner.close()
+    return seconds
 
-    wanted = {task.task_id for task in tasks}
-    rows = [entry["row"] for key, entry in finished.items() if key in wanted and "row" in entry]
-    failures += [entry["failure"] for key, entry in finished.items() if key in wanted and "failure" in entry]
-    results = _results_frame(rows)
-    failure_frame = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
-    suffix = ".parquet" if sweep_config.results_format == "parquet" else ".csv"
-    _write_table(results, out_dir / f"results{suffix}")
-    _write_table(failure_frame, out_dir / "failures.csv")
-    if "embedding" in sweep_config.metrics and sweep_config.write_audio:
+
+def _write_results(plan: _Plan, context: WorkerContext, seconds: Mapping[str, float]) -> Run:
+    """Stage 3: write the results, failures and set-metrics tables and the final manifest."""
+    wanted = {task.task_id for task in plan.tasks}
+    entries = [entry for key, entry in plan.finished.items() if key in wanted]
+    rows = [entry["row"] for entry in entries if "row" in entry]
+    results = results_frame(rows)
+    failures = failures_frame(plan.failures + [entry["failure"] for entry in entries if "failure" in entry])
+    write_table(results, plan.out_dir / _results_name(plan.config))
+    write_table(failures, plan.out_dir / "failures.csv")
+    set_metrics = pd.DataFrame()
+    if "embedding" in plan.config.metrics and plan.config.write_audio:
         from accbench.set_metrics import frechet_per_config
 
         set_metrics = frechet_per_config(
-            results, songs, out_dir, embedding=context.embedding_options(), cache_dir=context.cache_dir
+            results, plan.songs, plan.out_dir, embedding=context.embedding_options(), cache_dir=context.cache_dir
         )
-        _write_table(set_metrics, out_dir / "set_metrics.csv")
+        write_table(set_metrics, plan.out_dir / "set_metrics.csv")
+    manifest = plan.manifest
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    manifest["tasks"] = {"total": len(tasks), "succeeded": len(rows), "failed": len(failure_frame)}
+    manifest["tasks"] = {"total": len(plan.tasks), "succeeded": len(rows), "failed": len(failures)}
     manifest["worker_seconds"] = {key: round(value, 3) for key, value in sorted(seconds.items())}
-    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
-    log.info("%d rows, %d failures -> %s", len(results), len(failure_frame), out_dir)
-    return Run(results, failure_frame, out_dir, manifest)
+    atomic_write_text(plan.out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    log.info("%d rows, %d failures -> %s", len(results), len(failures), plan.out_dir)
+    return Run(results, failures, plan.out_dir, manifest, set_metrics)
+
+
+def _results_name(config: SweepConfig) -> str:
+    """``results.parquet`` or ``results.csv``, as the config's ``results_format`` says."""
+    return f"results.{'parquet' if config.results_format == 'parquet' else 'csv'}"
 
 
 def _analysis_tasks(todo: list[Task], infos: Mapping[str, ModelInfo], config: SweepConfig) -> list[AnalysisTask]:
@@ -507,5 +500,5 @@ def _manifest(
         "songs": dict(song_hashes),
         "metric_versions": _metric_versions(),
         "machine": _machine(),
-        "results": f"results.{'parquet' if config.results_format == 'parquet' else 'csv'}",
+        "results": _results_name(config),
     }

@@ -71,22 +71,10 @@ def frechet_per_config(
     loaded_songs: dict[tuple[str, int], Any] = {}
     if results.empty:
         return pd.DataFrame(columns=SET_KEYS)
+    from accbench.results import CONFIG_COLUMNS
+
     config_columns = [
-        c
-        for c in (
-            "future_visibility_frames",
-            "future_visibility_ms",
-            "chunk_frames",
-            "chunk_ms",
-            "latency",
-            "input_latency_ms",
-            "output_latency_ms",
-            "on_miss",
-            "feasible",
-            "baseline",
-            "causal",
-        )
-        if c in results.columns
+        c for c in (*CONFIG_COLUMNS, "feasible", "baseline", "causal") if c != "config_id" and c in results.columns
     ]
     for key, group in results.groupby(SET_KEYS, sort=True):
         generated, reference = [], []

@@ -36,8 +36,10 @@ def main() -> None:
         wall = time.perf_counter() - began
         seconds = run.manifest.get("worker_seconds", {})
         songs = len(run.manifest["songs"])
-        print(f"default sweep: {len(run.manifest['models'])} models x {config.grid.size} configs x {songs} songs "
-              f"= {run.manifest['tasks']['total']} tasks, {len(run.failures)} failed, {args.workers} workers")
+        print(
+            f"default sweep: {len(run.manifest['models'])} models x {config.grid.size} configs x {songs} songs "
+            f"= {run.manifest['tasks']['total']} tasks, {len(run.failures)} failed, {args.workers} workers"
+        )
         print(f"wall time: {wall:.1f} s (goal < 180 s)")
         total = sum(seconds.values()) or 1.0
         for key in ("analyse", "simulate", "score", "write"):

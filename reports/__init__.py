@@ -2,7 +2,8 @@
 
 Modules (import them directly; this package imports nothing so that ``import accbench.reports`` is cheap):
 
-- :mod:`~accbench.reports.load`: read a run folder (results table, failures, manifest).
+- :mod:`~accbench.reports.load`: read a run folder (results table, failures, manifest); the schema and the
+  readers are :mod:`accbench.results`'s, re-exported there.
 - :mod:`~accbench.reports.aggregate`: mean and seeded bootstrap interval over songs per model, config, metric.
 - :mod:`~accbench.reports.plots`: metric vs t_f / k, (t_f, k) heatmaps, latency-budget frontier, timing plots.
 - :mod:`~accbench.reports.timeline`: the timeline figure of one simulation from its event log.

@@ -9,6 +9,8 @@ interval, and the bootstrap draw of a group does not depend on which other group
 - :func:`per_song`: one value per (model, model_version, config_id, song) and metric.
 - :func:`aggregate`: the tidy aggregate table (``summary.csv``).
 - :func:`config_table`: one row per (model, model_version, config_id) with the config columns.
+
+The results columns come from :mod:`accbench.results`; a new config column there appears here too.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from accbench.reports.load import CONFIG_COLUMNS, metric_columns, metric_spec, model_labels
+from accbench.reports.load import model_labels
+from accbench.results import CONFIG_COLUMNS, GROUP_COLUMNS, metric_columns, metric_spec
 
 __all__ = [
     "AGGREGATE_COLUMNS",
+    "CONTEXT_COLUMNS",
     "GROUP_COLUMNS",
     "aggregate",
     "bootstrap_mean",
@@ -31,38 +35,13 @@ __all__ = [
     "per_song",
 ]
 
-GROUP_COLUMNS = ("model", "model_version", "config_id")
-"""What one aggregate is about (besides the metric)."""
-
-AGGREGATE_COLUMNS = (
-    "model",
-    "model_version",
-    "label",
-    "baseline",
-    "causal",
-    "config_id",
-    "future_visibility_frames",
-    "future_visibility_ms",
-    "chunk_frames",
-    "chunk_ms",
-    "frame_rate_hz",
-    "latency",
-    "input_latency_ms",
-    "output_latency_ms",
-    "on_miss",
-    "feasible",
-    "feasible_future_visibility_frames",
-    "inference_time_ms",
-    "metric",
-    "direction",
-    "unit",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "n_songs",
-    "n_nan",
-)
-"""Columns of the aggregate table, in order (config columns the run lacks are left out)."""
+_KEY_COLUMNS = ("model", "model_version", "label", "baseline", "causal", "config_id")
+CONTEXT_COLUMNS = (*(c for c in CONFIG_COLUMNS if c != "config_id"), "feasible", "inference_time_ms")
+"""The config of an aggregate, beside it in the table: config columns, ``feasible`` (every row is) and
+``inference_time_ms`` (mean over songs and seeds). Those the results lack are left out."""
+_VALUE_COLUMNS = ("metric", "direction", "unit", "mean", "ci_low", "ci_high", "n_songs", "n_nan")
+AGGREGATE_COLUMNS = (*_KEY_COLUMNS, *CONTEXT_COLUMNS, *_VALUE_COLUMNS)
+"""Columns of the aggregate table, in order (context columns the run lacks are left out)."""
 
 
 def group_seed(seed: int, *key: object) -> int:
@@ -138,7 +117,7 @@ def config_table(results: pd.DataFrame) -> pd.DataFrame:
 
     ``inference_time_ms`` is the mean over songs and seeds; ``feasible`` is true only if every row is.
     """
-    present = [c for c in CONFIG_COLUMNS if c in results.columns and c != "config_id"]
+    present = [c for c in CONTEXT_COLUMNS if c in results.columns]
     keys = list(GROUP_COLUMNS)
     if results.empty:
         return pd.DataFrame(columns=[*keys, "label", "baseline", "causal", *present])
@@ -169,7 +148,7 @@ def aggregate(
     Parameters
     ----------
     results : DataFrame
-        A results table (see :mod:`accbench.reports.load`).
+        A results table (see :mod:`accbench.results`).
     metrics : sequence of str, optional
         Metric columns to aggregate; default all.
     n_boot : int
@@ -215,24 +194,5 @@ def aggregate(
                     "n_nan": int(values.size - finite.size),
                 }
             )
-    columns = [c for c in AGGREGATE_COLUMNS if c in configs.columns or c in _ALWAYS]
-    table = pd.DataFrame(rows, columns=columns)
-    return table
-
-
-_ALWAYS = {
-    "model",
-    "model_version",
-    "label",
-    "baseline",
-    "causal",
-    "config_id",
-    "metric",
-    "direction",
-    "unit",
-    "mean",
-    "ci_low",
-    "ci_high",
-    "n_songs",
-    "n_nan",
-}
+    columns = [c for c in AGGREGATE_COLUMNS if c in configs.columns or c not in CONTEXT_COLUMNS]
+    return pd.DataFrame(rows, columns=columns)

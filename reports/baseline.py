@@ -32,26 +32,17 @@ import pandas as pd
 
 from accbench.atomic import atomic_write_text
 from accbench.errors import DataError
-from accbench.reports.aggregate import GROUP_COLUMNS, aggregate, per_song
-from accbench.reports.load import Run, metric_columns, select_metrics
+from accbench.reports.aggregate import CONTEXT_COLUMNS, aggregate, per_song
+from accbench.reports.load import select_metrics
+from accbench.results import GROUP_COLUMNS, Run, metric_columns
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Baseline", "load_baseline", "make_baseline", "metric_version", "save_baseline"]
 
 FORMAT = "accbench-baseline"
 FORMAT_VERSION = 1
 
-_CONFIG_KEYS = (
-    "future_visibility_frames",
-    "future_visibility_ms",
-    "chunk_frames",
-    "chunk_ms",
-    "frame_rate_hz",
-    "latency",
-    "input_latency_ms",
-    "output_latency_ms",
-    "on_miss",
-    "feasible",
-)
+_CONFIG_KEYS = tuple(c for c in CONTEXT_COLUMNS if c != "inference_time_ms")
+"""The config columns an entry keeps (its ``config``); the inference time is a measurement, not config."""
 
 
 @dataclass

@@ -35,10 +35,10 @@ import numpy as np
 import pandas as pd
 
 from accbench.errors import ConfigError
-from accbench.reports.aggregate import group_seed, per_song
+from accbench.reports.aggregate import bootstrap_mean, group_seed, per_song
 from accbench.reports.baseline import Baseline, metric_version
-from accbench.reports.load import Run, metric_columns, metric_spec
 from accbench.reports.markdown import escape_cell
+from accbench.results import Run, metric_columns, metric_spec
 
 __all__ = [
     "EXIT_ERROR",
@@ -309,43 +309,25 @@ class GateResult:
         return pd.DataFrame([v.__dict__ for v in self.verdicts], columns=[f.name for f in fields(Verdict)])
 
 
-def paired_bootstrap(
-    current: np.ndarray,
-    baseline: np.ndarray,
-    *,
-    n_boot: int = 2000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float, float]:
+def paired_bootstrap(current: np.ndarray, baseline: np.ndarray, **options: float) -> tuple[float, float, float]:
     """Mean of the paired differences ``current - baseline`` and its percentile-bootstrap interval.
 
     Parameters
     ----------
     current, baseline : ndarray, shape (n,)
         Values of the same songs, in the same order; pairs with a NaN are dropped.
-    n_boot : int
-    confidence : float
-    seed : int
+    **options
+        ``n_boot``, ``confidence`` and ``seed`` of :func:`accbench.reports.aggregate.bootstrap_mean`, which
+        resamples the differences.
 
     Returns
     -------
     mean, low, high : float
-        NaN when no pair is left; ``(d, d, d)`` when all differences equal ``d``.
+        NaN when no pair is left; ``(d, d, d)`` when all differences equal ``d`` (a deterministic rerun gives
+        all zeros: nothing to resample).
     """
     differences = np.asarray(current, dtype=float) - np.asarray(baseline, dtype=float)
-    differences = differences[np.isfinite(differences)]
-    if differences.size == 0:
-        return (float("nan"), float("nan"), float("nan"))
-    mean = float(differences.mean())
-    # Identical differences (a deterministic rerun gives all zeros) have nothing to resample.
-    if np.all(differences == differences[0]):
-        return (mean, mean, mean)
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, differences.size, size=(int(n_boot), differences.size))
-    means = differences[indices].mean(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(means, [alpha, 1.0 - alpha])
-    return (mean, float(low), float(high))
+    return bootstrap_mean(differences, **options)  # type: ignore[arg-type]
 
 
 def _config_label(config: Mapping[str, object], config_id: str) -> str:
@@ -543,30 +525,12 @@ def _judge(
     shared = [s for s in old if s in new and math.isfinite(new[s])]
     lost = [s for s in old if s not in new]
     lost_values = [s for s in old if s in new and not math.isfinite(new[s])]
-    if lost:
-        shown = ", ".join(repr(s) for s in lost[:5]) + (" ..." if len(lost) > 5 else "")
-        issues.append(
-            Issue(
-                "missing_song",
-                f"{model} {label} {metric}: {len(lost)} baseline song(s) not in the run: {shown}",
-                error=not config.allow_missing,
-                model=model,
-                config_id=config_id,
-                metric=metric,
-            )
-        )
-    if lost_values:
-        shown = ", ".join(repr(s) for s in lost_values[:5]) + (" ..." if len(lost_values) > 5 else "")
-        issues.append(
-            Issue(
-                "missing_value",
-                f"{model} {label} {metric}: {len(lost_values)} song(s) scored in the baseline are NaN now: {shown}",
-                error=not config.allow_missing,
-                model=model,
-                config_id=config_id,
-                metric=metric,
-            )
-        )
+    where = {"model": model, "config_id": config_id, "metric": metric}
+    prefix = f"{model} {label} {metric}"
+    _song_issue(issues, "missing_song", prefix, "baseline song(s) not in the run", lost, config, where)
+    _song_issue(
+        issues, "missing_value", prefix, "song(s) scored in the baseline are NaN now", lost_values, config, where
+    )
     if not shared:
         if not old:
             # Nothing was measured in the baseline either (a skipped metric): nothing to gate.
@@ -599,6 +563,22 @@ def _judge(
         delta_high=high,
         tolerance=tolerance,
     )
+
+
+def _song_issue(
+    issues: list[Issue],
+    kind: str,
+    prefix: str,
+    what: str,
+    songs: list[str],
+    config: GateConfig,
+    where: dict[str, str],
+) -> None:
+    """Add the issue ``"<prefix>: <n> <what>: <first five songs>"`` unless ``songs`` is empty."""
+    if not songs:
+        return
+    shown = ", ".join(repr(s) for s in songs[:5]) + (" ..." if len(songs) > 5 else "")
+    issues.append(Issue(kind, f"{prefix}: {len(songs)} {what}: {shown}", error=not config.allow_missing, **where))
 
 
 def _num(value: float) -> str:

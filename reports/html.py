@@ -22,6 +22,7 @@ from accbench.reports.load import dataset_name
 from accbench.reports.markdown import format_interval, format_number
 from accbench.reports.players import Clip, SongClips
 from accbench.reports.plots import PlotFile
+from accbench.results import FAILURE_COLUMNS
 
 __all__ = ["render_html"]
 
@@ -203,7 +204,7 @@ def _summary_table(summary: pd.DataFrame, confidence: float) -> str:
 def _failures_table(failures: pd.DataFrame | None) -> str:
     if failures is None or failures.empty:
         return "<p>No failures.</p>"
-    columns = ["model", "model_version", "config_id", "song", "seed", "call", "error"]
+    columns = [c for c in FAILURE_COLUMNS if c != "traceback"]  # the traceback is a collapsed last cell
     head = "".join(f"<th>{_e(c)}</th>" for c in columns) + "<th>traceback</th>"
     rows = []
     for row in failures.to_dict("records"):

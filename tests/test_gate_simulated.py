@@ -17,6 +17,7 @@ from accbench.metrics.registry import MetricSpec, get, register
 from accbench.reports.baseline import load_baseline, save_baseline
 from accbench.reports.gate import EXIT_PASS, EXIT_REGRESSION, GateConfig, run_gate, to_markdown
 from accbench.reports.load import load_run
+from accbench.results import results_frame
 
 api = pytest.importorskip("accbench.api")
 baselines = pytest.importorskip("accbench.baselines")
@@ -104,7 +105,7 @@ def _run(folder: Path, model_class: type) -> Path:
                     METRIC: _spectral_agreement(reference[0], result.output[0]),
                 }
             )
-    table = pd.DataFrame(rows)
+    table = results_frame(rows)
     return write_run(folder, table, manifest=make_manifest(table, metric_versions={"test": "1"}))
 
 

@@ -62,12 +62,14 @@ def test_aggregate_averages_seeds_then_songs_and_counts_nans() -> None:
     assert alone["ci_low"].tolist() == both["ci_low"].tolist()
 
 
-def test_unregistered_metric_falls_back_with_a_warning() -> None:
+def test_unregistered_metric_gets_a_defined_answer_with_a_warning() -> None:
+    """No direction is guessed from a name: every unknown metric gets the same spec, and a warning."""
     with pytest.warns(UserWarning, match="not in the metric registry"):
         spec = metric_spec("custom.lateness_score_xyz")
-    assert spec.direction == "lower"
+    assert (spec.direction, spec.unit, spec.range) == ("higher", "", (-np.inf, np.inf))
     with pytest.warns(UserWarning):
         assert metric_spec("custom.quality_xyz").direction == "higher"
+    assert metric_spec("timing.miss_rate").direction == "lower"  # registered: the registry decides
 
 
 def test_load_run_reads_csv_and_rejects_bad_folders(tmp_path: Path) -> None:

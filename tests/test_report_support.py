@@ -16,6 +16,7 @@ import pandas as pd
 import soundfile
 
 from accbench.metrics.registry import MetricSpec, get, register
+from accbench.results import ROW_COLUMNS, metric_columns, results_frame
 
 SAMPLE_RATE = 8000
 HOP = 160  # 50 frames per second: 1 frame = 20 ms
@@ -55,7 +56,8 @@ def make_results(
     inference_ms: float = 15.0,
     nan_metrics: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """A results table shaped like the sweep runner's, with smooth trade-offs in t_f and k.
+    """A results table shaped like the sweep runner's (:func:`accbench.results.results_frame`), with smooth
+    trade-offs in t_f and k.
 
     ``quality`` shifts a model's coherence metrics; ``noise`` adds seeded per-row noise (a rerun with
     a non-deterministic model); ``nan_metrics`` are all NaN.
@@ -84,9 +86,12 @@ def make_results(
                             "embedding.cosine_mix": 2 * base - 1,
                             "timing.miss_rate": max(0.0, miss),
                             "timing.underrun_fraction": max(0.0, miss * 0.5),
+                            "timing.feasible_future_visibility_frames": float(bound)
+                            if inference_ms <= chunk_ms
+                            else float("nan"),
                         }
                         for name in values:
-                            if noise and name not in ("timing.miss_rate", "timing.underrun_fraction"):
+                            if noise and not name.startswith("timing."):
                                 values[name] = float(np.clip(values[name] + rng.normal(0.0, noise), -1, 1))
                             if name in nan_metrics:
                                 values[name] = float("nan")
@@ -110,15 +115,12 @@ def make_results(
                                 "output_latency_ms": output_latency_ms,
                                 "on_miss": "truncate",
                                 "feasible": feasible,
-                                "feasible_future_visibility_frames": float(bound)
-                                if inference_ms <= chunk_ms
-                                else float("nan"),
                                 "inference_time_ms": 0.0 if model in baselines else inference_ms,
                                 "ref_source": "annotations",
                                 **values,
                             }
                         )
-    return pd.DataFrame(rows)
+    return results_frame(rows)
 
 
 def make_manifest(results: pd.DataFrame, **changes: object) -> dict:
@@ -183,17 +185,17 @@ def make_events(
     output_latency_samples: int = 80,
     on_miss: str = "truncate",
 ) -> pd.DataFrame:
-    """An event log built by hand with the simulator's schedule rules (DESIGN.md section 3)."""
+    """An event log built by hand with the simulator's schedule rules (docs/design.md, "Timing semantics")."""
     sr, hop = SAMPLE_RATE, HOP
     size = chunk_frames * hop
     n = n_calls * size
     inference = list(inference_samples) if inference_samples is not None else [300] * n_calls
     rows = []
-    finish_previous = 0
+    finish_previous = -(2**62)  # no previous call: chunk 0 may start before the song (a count-in)
     for j in range(n_calls):
         start = j * size
         visible = min(max(start + future_visibility * hop, 0), n)
-        call_start = max(visible + input_latency_samples, finish_previous)
+        call_start = max(start + future_visibility * hop + input_latency_samples, finish_previous)
         d = inference[j % len(inference)]
         finish = call_start + d
         deadline = start - output_latency_samples
@@ -240,4 +242,6 @@ def test_make_results_shape() -> None:
     table = make_results(models=("m",), baselines=(), future_visibility=(0, 1), chunk_frames=(2,), songs=("a",))
     assert len(table) == 2
     assert set(METRICS) <= set(table.columns)
+    labels = [c for c in table.columns if c not in metric_columns(table)]
+    assert labels == [c for c in ROW_COLUMNS if c in labels]  # every other column is a schema column, in order
     assert table["beat.f_measure"].between(0, 1).all()

@@ -20,6 +20,7 @@ from accbench import ConfigError
 from accbench.cli import main
 from accbench.config import load_sweep_config
 from accbench.metrics import cache as cache_module
+from accbench.results import ROW_COLUMNS
 from accbench.runner import sweep
 from accbench.synth import render_notes
 
@@ -108,6 +109,11 @@ def test_sweep_writes_one_row_per_task_and_a_manifest(tiny_dataset, tmp_path):
     ):
         assert column in results.columns
     assert set(results["ref_source"]) == {"annotation"}
+    # The feasible bound is the timing metric's column only (older files had an unprefixed copy too).
+    assert "timing.feasible_future_visibility_frames" in results.columns
+    assert "feasible_future_visibility_frames" not in results.columns
+    labels = [c for c in results.columns if c in ROW_COLUMNS]
+    assert list(results.columns[: len(labels)]) == labels == [c for c in ROW_COLUMNS if c in labels]
     assert set(results["future_visibility_ms"]) == {-100.0, 0.0}
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert set(manifest["songs"]) == {"song0", "song1", "song2"}
