@@ -25,6 +25,7 @@ def __getattr__(name: str):
         return importlib.import_module(f"accbench.{name}")
     raise AttributeError(f"module 'accbench' has no attribute {name!r}")
 
+
 __all__ = [
     "AccbenchError",
     "ConfigError",

@@ -1,7 +1,9 @@
 """``accbench.simulate``: run one model on one song under a delay config.
 
-This is the glue a user touches: it loads the model if given a name, brings the input (and reference) to
-the model's sample rate and channel count, checks the data, and runs :func:`accbench.simulators.run_stream`.
+This is the glue a user touches: it loads the model if given a name, builds the simulation config from
+frames or durations, and runs the one single-song path :func:`accbench.song_run.run_song` (prepare: load,
+resample to the model's rate, match channels, check; then :func:`accbench.simulators.run_stream`).
+Score the result with ``accbench.metrics.score(result, annotations=...)``: it is at the model's rate.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from accbench.audio import as_channels_first, load_audio, match_channels, resample
-from accbench.errors import ConfigError, DataError
+from accbench.errors import ConfigError
 from accbench.models import load_model
 from accbench.protocol import ModelInfo, StreamingModel
-from accbench.simulators import SimulationConfig, SimulationResult, run_stream
+from accbench.simulators import SimulationConfig, SimulationResult
+from accbench.song_run import SongAudio, run_song
+from accbench.song_run import prepare_audio as _prepare_audio
 from accbench.units import ms_to_frames, parse_duration
 
 __all__ = ["prepare_audio", "simulate", "to_frames"]
@@ -49,18 +52,11 @@ def prepare_audio(
     song: str,
     channels: int,
 ) -> np.ndarray:
-    """Load or take ``audio``, check it, resample it to the model's rate and match ``channels``."""
-    if isinstance(audio, str | os.PathLike):
-        audio, sample_rate = load_audio(audio, song=song)
-    elif sample_rate is None:
-        raise ConfigError(f"sample_rate is required when {name} is an array (song {song!r})")
-    array = as_channels_first(audio, name=name, song=song)
-    if array.shape[1] == 0:
-        raise DataError(f"{name} is empty", song=song)
-    if not np.all(np.isfinite(array)):
-        raise DataError(f"{name} contains NaN or infinite samples", song=song)
-    array = resample(array, int(sample_rate), int(info.sample_rate))
-    return match_channels(array, channels)
+    """Load or take ``audio``, check it, resample it to the model's rate and match ``channels``.
+
+    Kept for callers of earlier versions; :func:`accbench.song_run.prepare_song` prepares a whole song.
+    """
+    return _prepare_audio(audio, sample_rate, info.sample_rate, name=name, song=song, channels=channels)
 
 
 def simulate(
@@ -112,7 +108,17 @@ def simulate(
     Returns
     -------
     SimulationResult
-        ``.output`` (channels, n) float32 at the model's rate, ``.events`` (one row per call), ``.summary``.
+        ``.output`` (channels, n) float32 at the model's rate, ``.events`` (one row per call), ``.summary``,
+        ``.input`` (the input at the model's rate). Score it as it is: ``accbench.metrics.score(result, ...)``.
+
+    Raises
+    ------
+    DataError
+        Empty or non-finite audio, input and reference of different lengths.
+    ConfigError
+        A bad config value, an array without ``sample_rate``, or a model that needs a reference and gets none.
+    ModelError
+        The model failed to load, raised or returned a bad chunk.
 
     Examples
     --------
@@ -137,32 +143,7 @@ def simulate(
             seed=seed,
             lenient=lenient,
         )
-        x = prepare_audio(input, sample_rate, info, name="input", song=song_id, channels=info.channels)
-        ref = None
-        if reference is not None:
-            raw_length = _raw_length(reference)
-            ref = prepare_audio(reference, sample_rate, info, name="reference", song=song_id, channels=info.channels)
-            input_length = _raw_length(input)
-            if raw_length is not None and input_length is not None and raw_length != input_length:
-                raise DataError(
-                    f"reference has {raw_length} samples but input has {input_length}; give them the same "
-                    "length (datasets do this with an explicit pad/trim policy)",
-                    song=song_id,
-                )
-            if ref.shape[1] != x.shape[1]:
-                raise DataError(
-                    f"reference has {ref.shape[1]} samples at {info.sample_rate} Hz but input has {x.shape[1]}",
-                    song=song_id,
-                )
-        elif info.reference_access != "none":
-            raise ConfigError(f"model {info.name!r} needs a reference accompaniment (song {song_id!r})")
-        return run_stream(loaded, x, config, reference=ref, song_id=song_id)
+        return run_song(loaded, SongAudio(song_id, input, reference, sample_rate), config).result
     finally:
         if owned:
             loaded.close()
-
-
-def _raw_length(audio: Any) -> int | None:
-    if isinstance(audio, np.ndarray):
-        return audio.shape[-1]
-    return None

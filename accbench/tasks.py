@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,31 +24,14 @@ import numpy as np
 from accbench.audio import write_audio_atomic
 from accbench.config import ModelEntry
 from accbench.datasets import Song
-from accbench.errors import AccbenchError, ModelError
+from accbench.errors import ModelError
 from accbench.models import BUILTIN_MODELS, load_model
 from accbench.protocol import ModelInfo, StreamingModel
-from accbench.simulators import SimulationConfig, run_stream
-from accbench.units import frames_to_ms
+from accbench.results import config_id, failure_row, results_row
+from accbench.simulators import SimulationConfig
+from accbench.song_run import run_song
 
 __all__ = ["AnalysisTask", "Task", "TaskOutcome", "WorkerContext", "config_id", "execute_task", "task_id"]
-
-
-def config_id(config: SimulationConfig) -> str:
-    """A stable, readable, file-system-safe id of a simulation config, e.g. ``tf-10_k4_3f2a9c1b``."""
-    payload = json.dumps(
-        [
-            config.future_visibility,
-            config.chunk_frames,
-            str(config.latency),
-            config.input_latency_ms,
-            config.output_latency_ms,
-            config.on_miss,
-            config.lenient,
-        ],
-        separators=(",", ":"),
-    )
-    digest = hashlib.sha256(payload.encode()).hexdigest()[:8]
-    return f"tf{config.future_visibility}_k{config.chunk_frames}_{digest}"
 
 
 def task_id(parts: dict[str, Any]) -> str:
@@ -213,35 +195,15 @@ def run_in_worker(task: Task | AnalysisTask) -> TaskOutcome:
 
 
 def _failure(task: Task, error: BaseException) -> dict[str, Any]:
-    call = getattr(error, "call", None)
-    summary = traceback.format_exception(type(error), error, error.__traceback__, limit=-3)
-    return {
-        "model": task.model_label,
-        "model_version": task.model_version,
-        "config_id": task.config_id,
-        "song": task.song_id,
-        "seed": task.seed,
-        "error": f"{type(error).__name__}: {error}",
-        "call": call,
-        "traceback": "".join(summary)[-2000:],
-    }
-
-
-def config_columns(config: SimulationConfig, info: ModelInfo) -> dict[str, Any]:
-    """The config columns of a results row."""
-    return {
-        "config_id": config_id(config),
-        "future_visibility_frames": config.future_visibility,
-        "future_visibility_ms": frames_to_ms(config.future_visibility, info.sample_rate, info.hop),
-        "chunk_frames": config.chunk_frames,
-        "chunk_ms": frames_to_ms(config.chunk_frames, info.sample_rate, info.hop),
-        "frame_rate_hz": info.sample_rate / info.hop,
-        "sample_rate": info.sample_rate,
-        "latency": str(config.latency_model(info)),
-        "input_latency_ms": config.input_latency_ms,
-        "output_latency_ms": config.output_latency_ms,
-        "on_miss": config.on_miss,
-    }
+    """The failures row of ``task`` (see :func:`accbench.results.failure_row`)."""
+    return failure_row(
+        error,
+        model=task.model_label,
+        model_version=task.model_version,
+        config_id=task.config_id,
+        song=task.song_id,
+        seed=task.seed,
+    )
 
 
 def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
@@ -272,73 +234,49 @@ def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
 
 
 def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
-    """Simulate and score one task; any error becomes a failure outcome, never an exception."""
-    from accbench.metrics import score
-
+    """Simulate and score one task (the single-song path, :func:`accbench.song_run.run_song`); any error
+    becomes a failure outcome, never an exception."""
     context = state.context
     entry = context.models[task.model_index]
-    seconds: dict[str, float] = {}
     try:
         model = state.model(task.model_index)
         info = model.info
         song = state.song(task.song_id, info.sample_rate)
-        from accbench.api import prepare_audio
-
-        x = prepare_audio(song.input, info.sample_rate, info, name="input", song=task.song_id, channels=info.channels)
-        reference = None
-        if song.reference is not None:
-            reference = prepare_audio(
-                song.reference, info.sample_rate, info, name="reference", song=task.song_id, channels=info.channels
-            )
-        if info.reference_access != "none" and reference is None:
-            raise ModelError("this baseline needs a reference accompaniment", model=info.name, song=task.song_id)
-        began = time.perf_counter()
-        result = run_stream(model, x, task.config, reference=reference, song_id=task.song_id)
-        seconds["simulate"] = time.perf_counter() - began
-        began = time.perf_counter()
-        if context.write_audio:
-            path = Path(context.out_dir) / "audio" / task.model_label / task.config_id / f"{task.song_id}.wav"
-            write_audio_atomic(path, result.output, result.sample_rate)
-            inputs = Path(context.out_dir) / "audio" / "inputs" / f"{task.song_id}.wav"
-            if not inputs.exists():
-                write_audio_atomic(inputs, song.input, song.sample_rate)
-        seconds["write"] = time.perf_counter() - began
-        began = time.perf_counter()
-        scores = score(
-            song.input,
-            result.output,
-            sample_rate=result.sample_rate,
-            reference=song.reference,
-            annotations=song.annotations,
-            events=result.events,
+        run = run_song(
+            model,
+            song,
+            task.config,
+            song_id=task.song_id,
             metrics=list(context.metrics),
             cache=state.cache,
-            song=task.song_id,
             embedding=context.embedding_options() if "embedding" in context.metrics else None,
         )
-        seconds["score"] = time.perf_counter() - began
-    except AccbenchError as error:
+        seconds = dict(run.seconds)
+        began = time.perf_counter()
+        if context.write_audio:
+            _write_outputs(context, task, run.result, song)
+        seconds["write"] = time.perf_counter() - began
+    except Exception as error:  # data, config and a model's own bugs alike: one task fails, the sweep goes on
         return TaskOutcome(task.task_id, failure=_failure(task, error))
-    except Exception as error:  # a model's own bug must not stop the sweep
-        return TaskOutcome(task.task_id, failure=_failure(task, error))
-    summary = result.summary
-    row: dict[str, Any] = {
-        "model": task.model_label,
-        "model_version": info.version,
-        "model_spec": entry.spec,
-        "causal": info.causal,
-        "baseline": entry.spec in BUILTIN_MODELS,
-        "song": task.song_id,
-        "seed": task.seed,
-        **config_columns(task.config, info),
-        "feasible": summary.feasible,
-        "feasible_future_visibility_frames": (
-            float("nan") if summary.feasible_future_visibility is None else float(summary.feasible_future_visibility)
-        ),
-        "inference_time_ms": summary.mean_inference_time_ms,
-        "deterministic": summary.deterministic,
-        "repairs": summary.repairs,
-        "task_id": task.task_id,
-    }
-    row.update(scores.to_dict())
+    row = results_row(
+        model=task.model_label,
+        model_spec=entry.spec,
+        baseline=entry.spec in BUILTIN_MODELS,
+        song=task.song_id,
+        seed=task.seed,
+        config=task.config,
+        info=info,
+        summary=run.result.summary,
+        scores=run.scores.to_dict(),
+        task_id=task.task_id,
+    )
     return TaskOutcome(task.task_id, row=row, seconds=seconds)
+
+
+def _write_outputs(context: WorkerContext, task: Task, result: Any, song: Any) -> None:
+    """The task's output audio, and the song's input once per run, written atomically."""
+    path = Path(context.out_dir) / "audio" / task.model_label / task.config_id / f"{task.song_id}.wav"
+    write_audio_atomic(path, result.output, result.sample_rate)
+    inputs = Path(context.out_dir) / "audio" / "inputs" / f"{task.song_id}.wav"
+    if not inputs.exists():
+        write_audio_atomic(inputs, song.input, song.sample_rate)

@@ -24,13 +24,17 @@ from __future__ import annotations
 import math
 import warnings
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import mir_eval
 import numpy as np
 
-from accbench.metrics.registry import MetricSpec, register
+from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
 
-__all__ = ["evaluate", "onset_offset", "validate"]
+if TYPE_CHECKING:
+    from accbench.metrics.scoring import SongAnalyses
+
+__all__ = ["GROUP", "evaluate", "onset_offset", "validate"]
 
 register(
     MetricSpec(
@@ -188,3 +192,48 @@ def evaluate(
     if estimated_onsets is not None:
         scores["onset_offset_ms"] = onset_offset(reference, np.asarray(estimated_onsets, dtype=np.float64))
     return scores
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The beat group of accbench.metrics.score
+
+_VS_REFERENCE = tuple(f"beat.{name}" for name in ("f_measure", "cemgil", "p_score", "cmlt", "amlt", "onset_offset_ms"))
+_MIX = ("beat.mix_f_measure", "beat.mix_amlt")
+_VS_INPUT = ("beat.input_f_measure", "beat.input_amlt")
+
+
+def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
+    """The beat metrics of one output: against the reference beats, of the output mix, and against the input."""
+    found = GroupScores()
+    if wanted & {*_VS_REFERENCE, *_MIX}:
+        reference = song.reference_beats()
+        scores = evaluate(reference, song.output.beats(), estimated_onsets=song.output.onsets())
+        for name, value in scores.items():
+            reason = "no output onset near a reference beat" if name == "onset_offset_ms" else ""
+            found.put(f"beat.{name}", value, reason)
+        if wanted & set(_MIX):
+            mixed = evaluate(reference, song.output_mix.beats())
+            found.put("beat.mix_f_measure", mixed["f_measure"])
+            found.put("beat.mix_amlt", mixed["amlt"])
+    if wanted & set(_VS_INPUT):
+        input_beats = song.input.beats()
+        if input_beats.size == 0:
+            found.skip(_VS_INPUT, "no beats found in the input")
+        else:
+            own = evaluate(input_beats, song.output.beats())
+            found.put("beat.input_f_measure", own["f_measure"])
+            found.put("beat.input_amlt", own["amlt"])
+    return found
+
+
+GROUP = MetricGroup(
+    name="beat",
+    metrics=(*_VS_REFERENCE, *_MIX, *_VS_INPUT),
+    needs={
+        "output": (*_VS_REFERENCE, *_MIX, *_VS_INPUT),
+        "reference_beats": (*_VS_REFERENCE, *_MIX),
+        "input": (*_MIX, *_VS_INPUT),
+    },
+    evaluate=_score_group,
+)
+"""The beat group: reference-beat metrics, output-mix metrics and the seed paper's input-beat variant."""

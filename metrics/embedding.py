@@ -30,7 +30,7 @@ nothing was skipped).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,9 +39,13 @@ from accbench.errors import DataError
 from accbench.metrics.cache import AnalysisCache
 from accbench.metrics.embedders import Embedder, embed_audio, get_embedder
 from accbench.metrics.frechet import frechet_distance_from_embeddings
-from accbench.metrics.registry import MetricSpec, register
+from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
+
+if TYPE_CHECKING:
+    from accbench.metrics.scoring import SongAnalyses
 
 __all__ = [
+    "GROUP",
     "METRICS",
     "cosine_similarities",
     "evaluate",
@@ -308,3 +312,33 @@ def evaluate(
     if e_mix.shape[0] < 2:
         scores["embedding.skipped"] = "frechet_song: fewer than 2 windows"
     return scores
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The embedding group of accbench.metrics.score
+
+_PER_SONG = tuple(spec.name for spec in METRICS if not spec.name.endswith("frechet"))  # frechet: per config
+
+
+def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
+    """The per-song embedding metrics (:func:`evaluate`) with ``song.options["embedding"]`` as its options."""
+    reference = None if song.reference is None else song.reference.audio
+    options = dict(song.options.get("embedding") or {})
+    found = evaluate(
+        song.input.audio, song.output.audio, song.sample_rate, reference, cache=song.cache, song=song.song, **options
+    )
+    reason = str(found.pop("embedding.skipped", ""))
+    scores = GroupScores(info={"embedding.embedder": str(found.pop("embedding.embedder", ""))})
+    for name, value in found.items():
+        scores.put(name, float(value), reason)
+    return scores
+
+
+GROUP = MetricGroup(
+    name="embedding",
+    metrics=_PER_SONG,
+    needs={"input": _PER_SONG, "output": _PER_SONG, "reference_audio": _PER_SONG, "embeddings": _PER_SONG},
+    evaluate=_score_group,
+    opt_in=True,
+)
+"""The embedding group (opt-in: its names depend on the embedder; the pooled ``frechet`` is per config)."""

@@ -29,14 +29,18 @@ import math
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import mir_eval
 import numpy as np
 import scipy.ndimage
 
-from accbench.metrics.registry import MetricSpec, register
+from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
 
-__all__ = ["COMPARISONS", "chord_tone_ratio", "chroma_agreement", "evaluate", "key_agreement", "validate"]
+if TYPE_CHECKING:
+    from accbench.metrics.scoring import SongAnalyses
+
+__all__ = ["COMPARISONS", "GROUP", "chord_tone_ratio", "chroma_agreement", "evaluate", "key_agreement", "validate"]
 
 COMPARISONS = {
     "root": mir_eval.chord.root,
@@ -330,3 +334,38 @@ def key_agreement(input_key: str, output_key: str) -> float:
     if input_key == "X":
         return math.nan
     return float(mir_eval.key.weighted_score(input_key, output_key))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The harmony group of accbench.metrics.score
+
+_VS_REFERENCE = tuple(f"harmony.{name}" for name in COMPARISONS)
+_VS_INPUT = ("harmony.chroma_agreement", "harmony.chord_tone_ratio", "harmony.key_agreement")
+
+
+def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
+    """The harmony metrics of one output: chord accuracy against the reference chords, fit to the input."""
+    found = GroupScores()
+    if wanted & set(_VS_REFERENCE):
+        for name, value in evaluate(*song.reference_chords(), *song.output.chords()).items():
+            found.put(f"harmony.{name}", value, "no reference segment comparable under this rule")
+    if "harmony.chroma_agreement" in wanted:
+        (a, times), (b, _) = song.input.chroma(), song.output.chroma()
+        period = float(times[1] - times[0]) if times.size > 1 else 1.0
+        found.put("harmony.chroma_agreement", chroma_agreement(a, b, frame_period_s=period), "the input is silent")
+    if "harmony.chord_tone_ratio" in wanted:
+        value = chord_tone_ratio(*song.input.chroma(), *song.output.chords())
+        found.put("harmony.chord_tone_ratio", value, "the input is silent")
+    if "harmony.key_agreement" in wanted:
+        value = key_agreement(song.input.key(), song.output.key())
+        found.put("harmony.key_agreement", value, "the input has no key (silent)")
+    return found
+
+
+GROUP = MetricGroup(
+    name="harmony",
+    metrics=(*_VS_REFERENCE, *_VS_INPUT),
+    needs={"output": (*_VS_REFERENCE, *_VS_INPUT), "reference_chords": _VS_REFERENCE, "input": _VS_INPUT},
+    evaluate=_score_group,
+)
+"""The harmony group: chord accuracy under each mir_eval rule, and the reference-free fit to the input."""

@@ -25,15 +25,19 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import mir_eval
 import numpy as np
 
 from accbench.metrics.beat import validate as validate_beats
 from accbench.metrics.harmony import validate as validate_chords
-from accbench.metrics.registry import MetricSpec, register
+from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
 
-__all__ = ["beat_lock_in", "chord_reaction_times", "evaluate", "validate"]
+if TYPE_CHECKING:
+    from accbench.metrics.scoring import SongAnalyses
+
+__all__ = ["GROUP", "beat_lock_in", "chord_reaction_times", "evaluate", "validate"]
 
 register(
     MetricSpec(
@@ -216,3 +220,31 @@ def evaluate(
     if reference_beats is not None and estimated_beats is not None:
         scores["beat_lock_in_s"] = beat_lock_in(reference_beats, estimated_beats)
     return scores
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The reaction group of accbench.metrics.score
+
+_CHORD = ("reaction.chord_median_s", "reaction.chord_p90_s", "reaction.chord_unmatched")
+_LOCK_IN = ("reaction.beat_lock_in_s",)
+
+
+def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
+    """The reaction metrics of one output: chord reaction times and beat lock-in against the reference."""
+    found = GroupScores()
+    if wanted & set(_CHORD):
+        for name, value in evaluate(*song.reference_chords(), *song.output.chords()).items():
+            found.put(f"reaction.{name}", value, "no chord change in the reference")
+    if "reaction.beat_lock_in_s" in wanted:
+        value = beat_lock_in(song.reference_beats(), song.output.beats())
+        found.put("reaction.beat_lock_in_s", value, "fewer than 4 reference beats")
+    return found
+
+
+GROUP = MetricGroup(
+    name="reaction",
+    metrics=(*_CHORD, *_LOCK_IN),
+    needs={"output": (*_CHORD, *_LOCK_IN), "reference_chords": _CHORD, "reference_beats": _LOCK_IN},
+    evaluate=_score_group,
+)
+"""The reaction group: how fast the output follows the reference's chord changes and locks to its beats."""

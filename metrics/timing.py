@@ -4,14 +4,16 @@ The input is the simulator's event log: a pandas DataFrame with one row per mode
 ``index, chunk_start, visible_end, call_start, inference_time, call_finish, deadline, on_time, lateness_s,
 underrun_samples, repairs`` (integer columns are samples on the model's clock), and ``DataFrame.attrs`` with
 ``sample_rate, hop, chunk_frames, future_visibility, input_latency_samples, output_latency_samples,
-n_samples``. Every metric is a plain function of that table (nothing here imports the simulator). With
-``K = chunk_frames * hop`` samples per call and ``d_max`` the worst inference time:
+n_samples``. Every metric is a plain function of that table; the formulas live once, in the simulator's timing
+model :mod:`accbench.simulators.schedule` (:func:`~accbench.simulators.schedule.log_summary`; nothing here
+runs the simulator). With ``K = chunk_frames * hop`` samples per call and ``d_max`` the worst inference time:
 
 Metrics
 -------
 - ``miss_rate``: fraction of calls that finished after their deadline.
 - ``underrun_fraction``: silenced output samples (late chunks) over all output samples.
-- ``max_lateness_s``: the latest call's finish minus its deadline, seconds (negative: every call had slack).
+- ``max_lateness_s``: the latest call's finish minus its deadline, seconds (negative: every call had slack;
+  ``nan`` for an empty log).
 - ``feasible_future_visibility_frames``: ``floor(-(L_in + L_out + d_max) / hop)`` while ``d_max <= K``, else
   ``nan`` (slower than real time: no future visibility is feasible).
 - ``feasible_future_visibility_ms``: the same bound in milliseconds.
@@ -25,12 +27,13 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-import numpy as np
 import pandas as pd
 
-from accbench.metrics.registry import MetricSpec, register
+from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
+from accbench.simulators.schedule import TimingSummary, log_summary
 
 __all__ = [
+    "GROUP",
     "REQUIRED_ATTRS",
     "REQUIRED_COLUMNS",
     "evaluate",
@@ -113,18 +116,19 @@ def validate(events: pd.DataFrame) -> dict[str, int]:
     return attrs
 
 
+def _summary(events: pd.DataFrame) -> TimingSummary:
+    """The schedule's timing summary of a validated event log."""
+    return log_summary(events, validate(events))
+
+
 def miss_rate(events: pd.DataFrame) -> float:
     """Fraction of calls not on time; 0 for an empty log (no call, no miss)."""
-    validate(events)
-    return float((~events["on_time"].astype(bool)).mean()) if len(events) else 0.0
+    return _summary(events).miss_rate
 
 
 def underrun_fraction(events: pd.DataFrame) -> float:
     """Silenced output samples over ``n_samples``; 0 when the song has no samples."""
-    attrs = validate(events)
-    if attrs["n_samples"] == 0:
-        return 0.0
-    return float(events["underrun_samples"].sum() / attrs["n_samples"])
+    return _summary(events).underrun_fraction
 
 
 def feasible_future_visibility(events: pd.DataFrame) -> float:
@@ -139,27 +143,18 @@ def feasible_future_visibility(events: pd.DataFrame) -> float:
     >>> feasible_future_visibility(log)
     -2.0
     """
-    attrs = validate(events)
-    worst = int(events["inference_time"].max()) if len(events) else 0
-    if worst > attrs["chunk_frames"] * attrs["hop"]:
-        # Slower than real time: calls fall further behind whatever the visibility.
-        return math.nan
-    return float(-(attrs["input_latency_samples"] + attrs["output_latency_samples"] + worst) // attrs["hop"])
+    bound = _summary(events).feasible_future_visibility
+    return math.nan if bound is None else float(bound)
 
 
 def mean_recency_gap(events: pd.DataFrame) -> float:
     """``((K - 1) / 2 - t_f * hop) / sample_rate`` seconds."""
-    attrs = validate(events)
-    chunk = attrs["chunk_frames"] * attrs["hop"]
-    return ((chunk - 1) / 2 - attrs["future_visibility"] * attrs["hop"]) / attrs["sample_rate"]
+    return _summary(events).mean_recency_gap_s
 
 
 def real_time_factor(events: pd.DataFrame) -> float:
     """Mean inference time over the chunk duration ``K``; 0 for an empty log."""
-    attrs = validate(events)
-    if not len(events):
-        return 0.0
-    return float(events["inference_time"].mean() / (attrs["chunk_frames"] * attrs["hop"]))
+    return _summary(events).real_time_factor
 
 
 def evaluate(events: pd.DataFrame) -> OrderedDict[str, float]:
@@ -174,17 +169,46 @@ def evaluate(events: pd.DataFrame) -> OrderedDict[str, float]:
     -------
     scores : OrderedDict
         ``miss_rate, underrun_fraction, max_lateness_s, feasible_future_visibility_frames,
-        feasible_future_visibility_ms, mean_recency_gap_s, real_time_factor``.
+        feasible_future_visibility_ms, mean_recency_gap_s, real_time_factor``; ``max_lateness_s`` is ``nan``
+        for an empty log (no call, no lateness) and the bound is ``nan`` when slower than real time.
     """
-    attrs = validate(events)
-    bound = feasible_future_visibility(events)
+    summary = _summary(events)
+    no_bound = summary.feasible_future_visibility is None
     scores: OrderedDict[str, float] = OrderedDict()
-    scores["miss_rate"] = miss_rate(events)
-    scores["underrun_fraction"] = underrun_fraction(events)
-    # An empty log has no call and hence no lateness.
-    scores["max_lateness_s"] = float(np.max(events["lateness_s"])) if len(events) else math.nan
-    scores["feasible_future_visibility_frames"] = bound
-    scores["feasible_future_visibility_ms"] = bound * attrs["hop"] * 1000.0 / attrs["sample_rate"]
-    scores["mean_recency_gap_s"] = mean_recency_gap(events)
-    scores["real_time_factor"] = real_time_factor(events)
+    scores["miss_rate"] = summary.miss_rate
+    scores["underrun_fraction"] = summary.underrun_fraction
+    scores["max_lateness_s"] = summary.max_lateness_s
+    scores["feasible_future_visibility_frames"] = math.nan if no_bound else float(summary.feasible_future_visibility)
+    scores["feasible_future_visibility_ms"] = math.nan if no_bound else summary.feasible_future_visibility_ms
+    scores["mean_recency_gap_s"] = summary.mean_recency_gap_s
+    scores["real_time_factor"] = summary.real_time_factor
     return scores
+
+
+# The timing group of accbench.metrics.score.
+
+_TIMING = (
+    "timing.miss_rate",
+    "timing.underrun_fraction",
+    "timing.max_lateness_s",
+    "timing.feasible_future_visibility_frames",
+    "timing.feasible_future_visibility_ms",
+    "timing.mean_recency_gap_s",
+    "timing.real_time_factor",
+)
+
+
+def _score_group(song, wanted: frozenset[str]) -> GroupScores:
+    """The timing metrics of the song's event log (``song``: :class:`~accbench.metrics.scoring.SongAnalyses`)."""
+    found = GroupScores()
+    for name, value in evaluate(song.events).items():
+        if name.startswith("feasible_future_visibility"):
+            reason = "slower than real time: no feasible future visibility"
+        else:
+            reason = "the event log is empty" if name == "max_lateness_s" else ""
+        found.put(f"timing.{name}", value, reason)
+    return found
+
+
+GROUP = MetricGroup(name="timing", metrics=_TIMING, needs={"events": _TIMING}, evaluate=_score_group)
+"""The timing group: every metric needs the simulator's event log (skipped without one)."""

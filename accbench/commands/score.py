@@ -3,8 +3,10 @@
 ``accbench score --input in.wav --output out.wav [--reference ref.wav] [--annotations DIR]
 [--metrics beat,harmony] [--format table|json] [--cache DIR]``
 
-The output and reference are resampled to the input's sample rate when their files differ (soxr); mono and
-stereo files mix freely (analyses down-mix to mono). ``--annotations DIR`` reads ``beats.txt``
+The output and reference are resampled to the input's sample rate when their files differ (soxr) and checked
+like every song (:func:`accbench.song_run.prepare_audio`: empty or non-finite audio is an error); mono and
+stereo files mix freely (analyses down-mix to mono). Files of different lengths are zero-padded or trimmed to
+the input's length (``fit="pad"``; each repair is printed as a note). ``--annotations DIR`` reads ``beats.txt``
 (``time [position]`` per line), ``downbeats.txt`` and ``chords.lab`` (``start end label``) from ``DIR``, the
 folder-layout names. Analyses are cached under ``--cache`` (default ``$ACCBENCH_CACHE``, else in memory
 only). Timing metrics need the simulator's event log and are skipped here.
@@ -21,6 +23,7 @@ from pathlib import Path
 from accbench.audio import load_audio
 from accbench.errors import DataError
 from accbench.eventlog import read_events
+from accbench.song_run import prepare_audio
 
 __all__ = ["register", "run"]
 
@@ -109,8 +112,11 @@ def run(args: argparse.Namespace) -> int:
 
     song = args.song or args.input.stem
     x, sample_rate = load_audio(args.input, song=song)
-    y, _ = load_audio(args.output, sample_rate=sample_rate, song=song)
-    reference = None if args.reference is None else load_audio(args.reference, sample_rate=sample_rate, song=song)[0]
+    x = prepare_audio(x, sample_rate, sample_rate, name="input", song=song)
+    y = prepare_audio(args.output, None, sample_rate, name="output", song=song)
+    reference = None
+    if args.reference is not None:
+        reference = prepare_audio(args.reference, None, sample_rate, name="reference", song=song)
     annotations = None if args.annotations is None else _annotations(args.annotations, song)
     cache = AnalysisCache(args.cache) if args.cache is not None else default_cache()
     metrics = [item.strip() for item in args.metrics.split(",") if item.strip()]
@@ -127,21 +133,22 @@ def run(args: argparse.Namespace) -> int:
         chord_estimator=args.chord_estimator,
         embedding=_embedding_options(args),
         events=None if args.events is None else read_events(args.events),
+        fit="pad",
     )
     if args.format == "json":
         document = {
             "song": song,
-            "values": {name: (None if math.isnan(value) else value) for name, value in result.values.items()},
-            "ref_source": result.ref_source,
-            "skipped": result.skipped,
-            "notes": result.notes,
+            "values": {name: (None if math.isnan(value) else value) for name, value in result.items()},
+            "ref_source": dict(result.ref_source),
+            "skipped": dict(result.skipped),
+            "notes": list(result.notes),
             **result.info,
         }
         json.dump(document, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return 0
     rows = []
-    for name, value in result.values.items():
+    for name, value in result.items():
         spec = get(name)
         arrow = "higher" if spec.direction == "higher" else "lower"
         rows.append((name, _format_value(value), spec.unit, f"{arrow} is better", result.skipped.get(name, "")))

@@ -9,6 +9,7 @@ from pathlib import Path
 from accbench.api import simulate
 from accbench.atomic import atomic_write_text
 from accbench.audio import write_audio_atomic
+from accbench.commands.common import add_model_arguments
 from accbench.commands.options import parse_model_options
 from accbench.errors import ConfigError
 from accbench.eventlog import write_events
@@ -20,14 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="simulate one model on one song under a delay config",
         description="Stream an input through a model chunk by chunk on a virtual clock and write what was heard.",
     )
-    parser.add_argument("--model", required=True, help="built-in name, package.module:factory, adapter spec or plugin")
-    parser.add_argument(
-        "--model-option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="option for the model factory (repeatable; VALUE is parsed as JSON when possible)",
-    )
+    add_model_arguments(parser)
     parser.add_argument("--input", required=True, type=Path, help="input audio file (the live part)")
     parser.add_argument("--reference", type=Path, help="reference accompaniment (needed by the oracle baselines)")
     parser.add_argument("--song-id", help="song id used in messages (default: the input file's stem)")
