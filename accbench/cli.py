@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from accbench import __version__
 from accbench.commands import data, gate, models, profile, report, run, score, simulate, train_reference
+from accbench.commands.common import report_error
 from accbench.errors import AccbenchError
 
 _NEGATIVE = re.compile(r"^-\.?\d")
@@ -58,8 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except AccbenchError as error:
-        print(f"accbench {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return report_error(args.command, error)
     except KeyboardInterrupt:
         print(f"accbench {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -6,6 +6,8 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     seeds = [0]
     metrics = ["beat", "harmony", "timing", "reaction"]
     results_format = "parquet"    # or "csv"
+    write_audio = true            # keep each output's audio in the run folder
+    lenient = false               # repair bad chunks (recorded) instead of failing the task
     embedder = "auto"             # for metrics = [..., "embedding"]: clap (needs a local model), spectral, auto
     embedder_options = { }        # e.g. { model = "/models/larger_clap_music", batch_size = 8 }
 
@@ -29,21 +31,42 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     on_miss = ["auto"]            # auto = truncate for t_f <= 0, ignore for t_f > 0 (offline study)
 
 Unknown keys and invalid values raise :class:`~accbench.errors.ConfigError` naming the key path.
+
+The schema is declared once, on the dataclasses below: every key of the file is a dataclass field whose
+metadata (made by :func:`rule`) holds a :class:`Rule`: the key's check, whether it is a list, a nested table or
+sits in a sub-table, the message when a required key is missing, and its help; the field's default is the key's
+default. One generic reader, :func:`read_table`, walks a mapping against a schema dataclass; one generic writer,
+:func:`to_plain`, writes a config back; :func:`describe_schema` lists every key path with its help.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accbench.errors import ConfigError
 from accbench.simulators.latency import parse_latency
 
-__all__ = ["DEFAULT_SWEEP", "DatasetConfig", "GridConfig", "ModelEntry", "SweepConfig", "load_sweep_config"]
+__all__ = [
+    "DEFAULT_SWEEP",
+    "DatasetConfig",
+    "GridConfig",
+    "Invalid",
+    "ModelEntry",
+    "Rule",
+    "SweepConfig",
+    "describe_schema",
+    "load_sweep_config",
+    "read_table",
+    "rule",
+    "to_plain",
+]
 
 METRIC_GROUPS = ("beat", "harmony", "timing", "reaction", "embedding")
 ON_MISS_CHOICES = ("auto", "truncate", "drop", "ignore")
@@ -71,31 +94,279 @@ DEFAULT_SWEEP: dict[str, Any] = {
     },
 }
 
-
-def _fail(path: str, message: str, source: str | None) -> ConfigError:
-    where = f"{source}: " if source else ""
-    return ConfigError(f"{where}{path}: {message}")
+Schema = TypeVar("Schema")
 
 
-def _check_keys(table: Mapping[str, Any], allowed: set[str], path: str, source: str | None) -> None:
-    if not isinstance(table, Mapping):
-        raise _fail(path or "(top level)", f"expected a table, got {type(table).__name__}", source)
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        prefix = f"{path}." if path else ""
-        raise _fail(f"{prefix}{unknown[0]}", f"unknown key (known: {', '.join(sorted(allowed))})", source)
+# ---------------------------------------------------------------------------------------------- the schema
+class Invalid(Exception):
+    """A value broke a rule: ``message`` says how; the reader adds the key ``path``."""
 
-
-def _list(value: Any, path: str, source: str | None) -> list[Any]:
-    values = list(value) if isinstance(value, list | tuple) else [value]
-    if not values:
-        raise _fail(path, "must not be empty", source)
-    return values
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
 
 
 @dataclass(frozen=True)
+class Rule:
+    """How one key of a config file is read; kept in the metadata (key ``"rule"``) of a schema field.
+
+    Attributes
+    ----------
+    help : str
+        What the key means (with its unit).
+    check : callable or None
+        ``value -> stored value``; raises :class:`Invalid` with the message (for ``many``: applied to each
+        element). ``None`` keeps the value as it is.
+    many : bool
+        The value is a non-empty list (a single value counts as a list of one), stored as a tuple.
+    table : type or None
+        A schema dataclass the value (each element, for ``many``) is a table of.
+    shorthand : str or None
+        With ``table``: a plain string stands for ``{shorthand: string}``.
+    required : str or None
+        The message when the key is missing; ``None``: optional, the field's default applies.
+    section : str or None
+        The key sits in this sub-table of the table (``resources.num_cpus``).
+    finish : callable or None
+        With ``many``: ``tuple -> tuple`` over all elements (distinctness, de-duplication); raises
+        :class:`Invalid`.
+    """
+
+    help: str
+    check: Callable[[Any], Any] | None = None
+    many: bool = False
+    table: type | None = None
+    shorthand: str | None = None
+    required: str | None = None
+    section: str | None = None
+    finish: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
+
+
+def rule(help: str, **options: Any) -> dict[str, Rule]:
+    """Field metadata declaring a config key: ``field(default=..., metadata=rule("what it means", check=...))``."""
+    return {"rule": Rule(help, **options)}
+
+
+@functools.cache
+def _rules(schema: type) -> tuple[tuple[str, Rule], ...]:
+    """The ``(field name, rule)`` pairs of a schema dataclass, in field order (fields without a rule skipped)."""
+    return tuple((f.name, f.metadata["rule"]) for f in dataclasses.fields(schema) if "rule" in f.metadata)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _table(value: Any, path: str | None = None, allowed: Sequence[str] | None = None) -> Mapping[str, Any]:
+    """``value`` as a table whose keys are in ``allowed`` (``None``: any key); ``path`` ``""`` is the top level."""
+    if not isinstance(value, Mapping):
+        raise Invalid(f"expected a table, got {type(value).__name__}", "(top level)" if path == "" else path)
+    unknown = sorted(set(value) - set(allowed)) if allowed is not None else []
+    if unknown:
+        raise Invalid(f"unknown key (known: {', '.join(sorted(allowed or ()))})", _join(path or "", unknown[0]))
+    return value
+
+
+def read_table(schema: type[Schema], data: Any, path: str = "") -> Schema:
+    """Build a ``schema`` dataclass from a mapping, checking every key against its :class:`Rule`.
+
+    Unknown keys are refused first, then missing required keys, then each value in field order.
+
+    Raises
+    ------
+    Invalid
+        With the key path (``models[1].resources.num_cpus``) and the message.
+    """
+    rules = _rules(schema)
+    sections: dict[str, list[str]] = {}
+    for name, rule in rules:
+        if rule.section:
+            sections.setdefault(rule.section, []).append(name)
+    top = [name for name, rule in rules if not rule.section]
+    table = _table(data, path, top + list(sections))
+    for name, rule in rules:
+        if rule.required and not rule.section and name not in table:
+            raise Invalid(rule.required, _join(path, name))
+    values: dict[str, Any] = {}
+    for name, rule in rules:
+        where = table
+        if rule.section:
+            section_path = _join(path, rule.section)
+            where = _table(table.get(rule.section, {}), section_path, sections[rule.section])
+            key_path = _join(section_path, name)
+        else:
+            key_path = _join(path, name)
+        if name in where:
+            values[name] = _read_value(rule, where[name], key_path)
+    return schema(**values)
+
+
+def _read_value(rule: Rule, value: Any, path: str) -> Any:
+    if not rule.many:
+        return _read_item(rule, value, path)
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    if not items:
+        raise Invalid("must not be empty", path)
+    read = tuple(_read_item(rule, item, f"{path}[{i}]" if rule.table else path) for i, item in enumerate(items))
+    return _at(path, rule.finish, read) if rule.finish else read
+
+
+def _read_item(rule: Rule, value: Any, path: str) -> Any:
+    if rule.table is not None:
+        if rule.shorthand and isinstance(value, str):
+            value = {rule.shorthand: value}
+        return read_table(rule.table, value, path)
+    return _at(path, rule.check, value) if rule.check else value
+
+
+def _at(path: str, function: Callable[[Any], Any], value: Any) -> Any:
+    """``function(value)``, an :class:`Invalid` it raises without a path getting ``path``."""
+    try:
+        return function(value)
+    except Invalid as error:
+        error.path = error.path or path
+        raise
+
+
+def to_plain(config: Any) -> dict[str, Any]:
+    """A schema dataclass as the plain dict :func:`read_table` reads back to an equal one (``None`` left out)."""
+    plain: dict[str, Any] = {}
+    for name, rule in _rules(type(config)):
+        value = getattr(config, name)
+        if value is not None:
+            (plain.setdefault(rule.section, {}) if rule.section else plain)[name] = _plain_value(value)
+    return plain
+
+
+def _plain_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return to_plain(value)
+    if isinstance(value, tuple | list):
+        return [_plain_value(item) for item in value]
+    return copy.deepcopy(value)
+
+
+def describe_schema(schema: type, path: str = "") -> list[tuple[str, str]]:
+    """``(key path, help)`` of every key of a schema, nested tables included (``models[].spec``)."""
+    lines = []
+    for name, rule in _rules(schema):
+        key = _join(_join(path, rule.section) if rule.section else path, name)
+        lines.append((key, rule.help))
+        if rule.table is not None:
+            lines += describe_schema(rule.table, f"{key}[]" if rule.many else key)
+    return lines
+
+
+# ------------------------------------------------------------------------------------------------ checks
+def _choice(choices: Sequence[str], template: str = "must be {quoted}, got {value!r}") -> Callable[[Any], str]:
+    """A check accepting one of ``choices``; ``template`` may use ``{quoted}``, ``{plain}`` and ``{value}``."""
+    quoted = " or ".join([", ".join(repr(c) for c in choices[:-1]), repr(choices[-1])] if len(choices) > 1 else [])
+    plain = ", ".join(choices)
+
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise Invalid(template.format(quoted=quoted or repr(choices[0]), plain=plain, value=value))
+        return value
+
+    return check
+
+
+def _number(template: str) -> Callable[[Any], float]:
+    """A check accepting a number >= 0 (stored as float); ``template`` formats the refused ``value``."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise Invalid(template.format(value=value))
+        return float(value)
+
+    return check
+
+
+def _free_table(value: Any) -> dict[str, Any]:
+    """Any table (options passed on as keyword arguments), copied."""
+    return dict(_table(value))
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, got {value!r}")
+    return value
+
+
+def _folder(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise Invalid(f"must be a folder path, got {value!r}")
+    return value
+
+
+def _spec(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(MODEL_SPEC_REQUIRED)
+    return value.strip()
+
+
+def _label(value: Any) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise Invalid(f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _frames_or_duration(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Invalid(f"values must be whole frames or durations like '80ms', got {value!r}")
+    return value
+
+
+def _chunk(value: Any) -> int | str:
+    value = _frames_or_duration(value)
+    if isinstance(value, int) and value < 1:
+        raise Invalid(f"must be >= 1, got {value}")
+    return value
+
+
+def _latency(value: Any) -> str:
+    """A latency spec (:func:`accbench.simulators.latency.parse_latency` parses its durations), kept as text."""
+    try:
+        parse_latency(str(value))
+    except ConfigError as error:
+        raise Invalid(str(error)) from None
+    return str(value)
+
+
+def _seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Invalid(f"values must be integers >= 0, got {value!r}")
+    return int(value)
+
+
+def _distinct(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    if len(set(values)) != len(values):
+        raise Invalid("values must be distinct")
+    return values
+
+
+def _distinct_labels(models: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
+    labels = [model.name or model.spec for model in models]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise Invalid(f"model {repeated[0]!r} appears twice; give each a distinct name")
+    return models
+
+
+def _once(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+MODEL_SPEC_REQUIRED = "required: a model name or 'package.module:factory'"
+_DELAY = _number("values must be numbers >= 0, got {value!r}")
+_RESOURCE = _number("must be a number >= 0, got {value!r}")
+
+
+# ------------------------------------------------------------------------------------------------ configs
+@dataclass(frozen=True)
 class ModelEntry:
-    """One model of a sweep.
+    """One model of a sweep (a ``[[models]]`` table).
 
     Parameters
     ----------
@@ -107,46 +378,84 @@ class ModelEntry:
         Factory keyword arguments.
     num_cpus, num_gpus : float
         What one task of this model needs (honoured by the Ray executor; the local pool runs one task per
-        worker and ignores GPUs).
+        worker and ignores GPUs). In the file: ``resources = { num_cpus = 1, num_gpus = 0 }``.
     """
 
-    spec: str
-    name: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    num_cpus: float = 1.0
-    num_gpus: float = 0.0
+    spec: str = field(
+        metadata=rule(
+            "built-in name, 'pkg.module:factory', 'torch:...', 'subprocess:...' or an entry point",
+            check=_spec,
+            required=MODEL_SPEC_REQUIRED,
+        )
+    )
+    name: str | None = field(
+        default=None, metadata=rule("label in results (default: the model's own name)", check=_label)
+    )
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata=rule("keyword arguments of the factory", check=_free_table)
+    )
+    num_cpus: float = field(default=1.0, metadata=rule("CPUs one task needs", check=_RESOURCE, section="resources"))
+    num_gpus: float = field(
+        default=0.0, metadata=rule("GPUs one task needs (Ray executor)", check=_RESOURCE, section="resources")
+    )
 
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    spec: str = "demo"
-    options: dict[str, Any] = field(default_factory=dict)
-    on_error: str = "skip"
+    """The songs of a sweep (the ``[dataset]`` table, or a spec string)."""
+
+    spec: str = field(
+        default="demo",
+        metadata=rule("demo, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT", check=str),
+    )
+    options: dict[str, Any] = field(
+        default_factory=dict, metadata=rule("keyword arguments of the dataset loader", check=_free_table)
+    )
+    on_error: str = field(
+        default="skip", metadata=rule("skip bad songs (reported) or raise", check=_choice(("skip", "raise")))
+    )
 
 
 @dataclass(frozen=True)
 class GridConfig:
-    """The grid; every combination of the lists is one config."""
+    """The grid (the ``[grid]`` table); every combination of the lists is one config."""
 
-    future_visibility: tuple[int | str, ...]
-    chunk_frames: tuple[int | str, ...]
-    latency: tuple[str, ...] = ("zero",)
-    input_latency_ms: tuple[float, ...] = (0.0,)
-    output_latency_ms: tuple[float, ...] = (0.0,)
-    on_miss: tuple[str, ...] = ("auto",)
+    future_visibility: tuple[int | str, ...] = field(
+        metadata=rule(
+            "t_f: whole frames of each model's hop, or durations ('100ms')",
+            check=_frames_or_duration,
+            many=True,
+            required="required",
+        )
+    )
+    chunk_frames: tuple[int | str, ...] = field(
+        metadata=rule("k, frames per call (>= 1), or durations ('80ms')", check=_chunk, many=True, required="required")
+    )
+    latency: tuple[str, ...] = field(
+        default=("zero",),
+        metadata=rule("inference-time models: zero, fixed:30ms, linear:20ms,2ms/frame, ...", check=_latency, many=True),
+    )
+    input_latency_ms: tuple[float, ...] = field(
+        default=(0.0,), metadata=rule("L_in, milliseconds (>= 0)", check=_DELAY, many=True)
+    )
+    output_latency_ms: tuple[float, ...] = field(
+        default=(0.0,), metadata=rule("L_out, milliseconds (>= 0)", check=_DELAY, many=True)
+    )
+    on_miss: tuple[str, ...] = field(
+        default=("auto",),
+        metadata=rule(
+            "late-chunk policy; auto = truncate for t_f <= 0, ignore for t_f > 0",
+            check=_choice(ON_MISS_CHOICES, "must be one of {plain}, got {value!r}"),
+            many=True,
+        ),
+    )
 
     @property
     def size(self) -> int:
+        """The number of configs (the product of the list lengths)."""
         size = 1
-        for values in (
-            self.future_visibility,
-            self.chunk_frames,
-            self.latency,
-            self.input_latency_ms,
-            self.output_latency_ms,
-            self.on_miss,
-        ):
-            size *= len(values)
+        for name, _ in _rules(GridConfig):
+            size *= len(getattr(self, name))
         return size
 
 
@@ -154,207 +463,64 @@ class GridConfig:
 class SweepConfig:
     """A whole sweep (see the module docstring for the file format)."""
 
-    models: tuple[ModelEntry, ...]
-    grid: GridConfig
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    seeds: tuple[int, ...] = (0,)
-    metrics: tuple[str, ...] = ("beat", "harmony", "timing", "reaction")
-    out: str = "accbench-out"
-    results_format: str = "parquet"
-    write_audio: bool = True
-    lenient: bool = False
-    embedder: str = "auto"
-    embedder_options: dict[str, Any] = field(default_factory=dict)
+    models: tuple[ModelEntry, ...] = field(
+        metadata=rule(
+            "the models ([[models]] tables, or spec strings)",
+            table=ModelEntry,
+            shorthand="spec",
+            many=True,
+            finish=_distinct_labels,
+            required="missing: list at least one model ([[models]] spec = ...)",
+        )
+    )
+    grid: GridConfig = field(
+        metadata=rule(
+            "the grid of delay configs", table=GridConfig, required="missing: give future_visibility and chunk_frames"
+        )
+    )
+    dataset: DatasetConfig = field(
+        default_factory=DatasetConfig,
+        metadata=rule("the songs ([dataset] table, or a spec string)", table=DatasetConfig, shorthand="spec"),
+    )
+    seeds: tuple[int, ...] = field(
+        default=(0,), metadata=rule("seeds (distinct integers >= 0)", check=_seed, many=True, finish=_distinct)
+    )
+    metrics: tuple[str, ...] = field(
+        default=("beat", "harmony", "timing", "reaction"),
+        metadata=rule(
+            f"metric groups from {', '.join(METRIC_GROUPS)}",
+            check=_choice(METRIC_GROUPS, "unknown metric group {value!r} (known: {plain})"),
+            many=True,
+            finish=_once,
+        ),
+    )
+    out: str = field(default="accbench-out", metadata=rule("output folder", check=_folder))
+    results_format: str = field(
+        default="parquet", metadata=rule("results table format", check=_choice(("parquet", "csv")))
+    )
+    write_audio: bool = field(default=True, metadata=rule("keep each output's audio in the run folder", check=_flag))
+    lenient: bool = field(default=False, metadata=rule("repair bad chunks (recorded) instead of failing", check=_flag))
+    embedder: str = field(
+        default="auto", metadata=rule("embedder of the embedding metrics", check=_choice(("auto", "clap", "spectral")))
+    )
+    embedder_options: dict[str, Any] = field(
+        default_factory=dict, metadata=rule("options of the embedder (model, batch_size, ...)", check=_free_table)
+    )
     source: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> SweepConfig:
         """Validate and build a config; errors name the key path and the file."""
-        top = {
-            "out",
-            "seeds",
-            "metrics",
-            "results_format",
-            "write_audio",
-            "lenient",
-            "embedder",
-            "embedder_options",
-            "dataset",
-            "models",
-            "grid",
-        }
-        _check_keys(data, top, "", source)
-        if "models" not in data:
-            raise _fail("models", "missing: list at least one model ([[models]] spec = ...)", source)
-        if "grid" not in data:
-            raise _fail("grid", "missing: give future_visibility and chunk_frames", source)
-        models = []
-        for index, entry in enumerate(_list(data["models"], "models", source)):
-            path = f"models[{index}]"
-            if isinstance(entry, str):
-                entry = {"spec": entry}
-            _check_keys(entry, {"spec", "name", "options", "resources"}, path, source)
-            if not isinstance(entry.get("spec"), str) or not entry["spec"].strip():
-                raise _fail(f"{path}.spec", "required: a model name or 'package.module:factory'", source)
-            options = entry.get("options", {})
-            _check_keys(options, set(options) if isinstance(options, Mapping) else set(), f"{path}.options", source)
-            resources = entry.get("resources", {})
-            _check_keys(resources, {"num_cpus", "num_gpus"}, f"{path}.resources", source)
-            numbers = {}
-            for key in ("num_cpus", "num_gpus"):
-                value = resources.get(key, 1.0 if key == "num_cpus" else 0.0)
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise _fail(f"{path}.resources.{key}", f"must be a number >= 0, got {value!r}", source)
-                numbers[key] = float(value)
-            name = entry.get("name")
-            if name is not None and (not isinstance(name, str) or not name.strip()):
-                raise _fail(f"{path}.name", f"must be a non-empty string, got {name!r}", source)
-            models.append(ModelEntry(entry["spec"].strip(), name, dict(options), **numbers))
-        labels = [model.name or model.spec for model in models]
-        duplicates = sorted({label for label in labels if labels.count(label) > 1})
-        if duplicates:
-            raise _fail("models", f"model {duplicates[0]!r} appears twice; give each a distinct name", source)
-
-        grid_data = data["grid"]
-        _check_keys(
-            grid_data,
-            {"future_visibility", "chunk_frames", "latency", "input_latency_ms", "output_latency_ms", "on_miss"},
-            "grid",
-            source,
-        )
-        for key in ("future_visibility", "chunk_frames"):
-            if key not in grid_data:
-                raise _fail(f"grid.{key}", "required", source)
-        future = _list(grid_data["future_visibility"], "grid.future_visibility", source)
-        chunks = _list(grid_data["chunk_frames"], "grid.chunk_frames", source)
-        for key, values in (("future_visibility", future), ("chunk_frames", chunks)):
-            for value in values:
-                if isinstance(value, bool) or not isinstance(value, int | str):
-                    raise _fail(
-                        f"grid.{key}", f"values must be whole frames or durations like '80ms', got {value!r}", source
-                    )
-                if key == "chunk_frames" and isinstance(value, int) and value < 1:
-                    raise _fail("grid.chunk_frames", f"must be >= 1, got {value}", source)
-        latencies = [str(value) for value in _list(grid_data.get("latency", ["zero"]), "grid.latency", source)]
-        for value in latencies:
-            try:
-                parse_latency(value)
-            except ConfigError as error:
-                raise _fail("grid.latency", str(error), source) from None
-        delays = {}
-        for key in ("input_latency_ms", "output_latency_ms"):
-            values = _list(grid_data.get(key, [0.0]), f"grid.{key}", source)
-            for value in values:
-                if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                    raise _fail(f"grid.{key}", f"values must be numbers >= 0, got {value!r}", source)
-            delays[key] = tuple(float(value) for value in values)
-        on_miss = _list(grid_data.get("on_miss", ["auto"]), "grid.on_miss", source)
-        for value in on_miss:
-            if value not in ON_MISS_CHOICES:
-                raise _fail("grid.on_miss", f"must be one of {', '.join(ON_MISS_CHOICES)}, got {value!r}", source)
-        grid = GridConfig(
-            tuple(future),
-            tuple(chunks),
-            tuple(latencies),
-            delays["input_latency_ms"],
-            delays["output_latency_ms"],
-            tuple(on_miss),
-        )
-
-        dataset_data = data.get("dataset", {})
-        if isinstance(dataset_data, str):
-            dataset_data = {"spec": dataset_data}
-        _check_keys(dataset_data, {"spec", "options", "on_error"}, "dataset", source)
-        dataset_options = dataset_data.get("options", {})
-        _check_keys(
-            dataset_options,
-            set(dataset_options) if isinstance(dataset_options, Mapping) else set(),
-            "dataset.options",
-            source,
-        )
-        on_error = dataset_data.get("on_error", "skip")
-        if on_error not in ("skip", "raise"):
-            raise _fail("dataset.on_error", f"must be 'skip' or 'raise', got {on_error!r}", source)
-        dataset = DatasetConfig(str(dataset_data.get("spec", "demo")), dict(dataset_options), on_error)
-
-        seeds = _list(data.get("seeds", [0]), "seeds", source)
-        for seed in seeds:
-            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                raise _fail("seeds", f"values must be integers >= 0, got {seed!r}", source)
-        if len(set(seeds)) != len(seeds):
-            raise _fail("seeds", "values must be distinct", source)
-        metrics = _list(data.get("metrics", list(cls.metrics)), "metrics", source)
-        for metric in metrics:
-            if metric not in METRIC_GROUPS:
-                raise _fail("metrics", f"unknown metric group {metric!r} (known: {', '.join(METRIC_GROUPS)})", source)
-        results_format = data.get("results_format", "parquet")
-        if results_format not in ("parquet", "csv"):
-            raise _fail("results_format", f"must be 'parquet' or 'csv', got {results_format!r}", source)
-        for key in ("write_audio", "lenient"):
-            if not isinstance(data.get(key, False), bool):
-                raise _fail(key, f"must be true or false, got {data[key]!r}", source)
-        out = data.get("out", cls.out)
-        if not isinstance(out, str) or not out:
-            raise _fail("out", f"must be a folder path, got {out!r}", source)
-        embedder = data.get("embedder", "auto")
-        if embedder not in ("auto", "clap", "spectral"):
-            raise _fail("embedder", f"must be 'auto', 'clap' or 'spectral', got {embedder!r}", source)
-        embedder_options = data.get("embedder_options", {})
-        _check_keys(
-            embedder_options,
-            set(embedder_options) if isinstance(embedder_options, Mapping) else set(),
-            "embedder_options",
-            source,
-        )
-        return cls(
-            models=tuple(models),
-            grid=grid,
-            dataset=dataset,
-            seeds=tuple(int(seed) for seed in seeds),
-            metrics=tuple(dict.fromkeys(metrics)),
-            out=out,
-            results_format=results_format,
-            write_audio=bool(data.get("write_audio", True)),
-            lenient=bool(data.get("lenient", False)),
-            embedder=embedder,
-            embedder_options=dict(embedder_options),
-            source=source,
-        )
+        try:
+            config = read_table(cls, data)
+        except Invalid as error:
+            where = f"{source}: " if source else ""
+            raise ConfigError(f"{where}{error.path}: {error.message}") from None
+        return dataclasses.replace(config, source=source)
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that :meth:`from_dict` reads back to an equal config (stored in the run manifest)."""
-        return {
-            "out": self.out,
-            "seeds": list(self.seeds),
-            "metrics": list(self.metrics),
-            "results_format": self.results_format,
-            "write_audio": self.write_audio,
-            "lenient": self.lenient,
-            "embedder": self.embedder,
-            "embedder_options": copy.deepcopy(self.embedder_options),
-            "dataset": {
-                "spec": self.dataset.spec,
-                "options": copy.deepcopy(self.dataset.options),
-                "on_error": self.dataset.on_error,
-            },
-            "models": [
-                {
-                    "spec": m.spec,
-                    **({"name": m.name} if m.name else {}),
-                    "options": copy.deepcopy(m.options),
-                    "resources": {"num_cpus": m.num_cpus, "num_gpus": m.num_gpus},
-                }
-                for m in self.models
-            ],
-            "grid": {
-                "future_visibility": list(self.grid.future_visibility),
-                "chunk_frames": list(self.grid.chunk_frames),
-                "latency": list(self.grid.latency),
-                "input_latency_ms": list(self.grid.input_latency_ms),
-                "output_latency_ms": list(self.grid.output_latency_ms),
-                "on_miss": list(self.grid.on_miss),
-            },
-        }
+        return to_plain(self)
 
 
 def load_sweep_config(source: str | Path | Mapping[str, Any] | SweepConfig | None = None) -> SweepConfig:

@@ -14,6 +14,11 @@ indices so chunk boundaries fall where the simulator puts them. An epoch is as m
 frames once. Features and targets of a split are computed once and cached under
 ``$ACCBENCH_CACHE/reference/`` (atomic writes), so a grid of points shares them.
 
+The hyper-parameters and data options of a run are a :class:`TrainingConfig`; :func:`train_reference` runs the
+named steps: data preparation (:func:`_prepare_data`), the step budget (:func:`_plan`), model and optimiser
+construction, the epoch loop (:func:`_train_epochs`, one :func:`_train_step` per batch), evaluation
+(:func:`_evaluate`) and the checkpoint (:func:`_checkpoint_config`, :func:`_save_checkpoint`).
+
 Everything is seeded: on CPU with the same arguments and thread count, training gives bit-identical weights.
 Global torch state (RNG, deterministic-algorithms flag, thread count) is restored afterwards.
 """
@@ -21,6 +26,8 @@ Global torch state (RNG, deterministic-algorithms flag, thread count) is restore
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -56,6 +63,7 @@ from accbench.reference_model import (
 
 __all__ = [
     "SongFrames",
+    "TrainingConfig",
     "TrainingResult",
     "frame_targets",
     "load_training_data",
@@ -64,6 +72,8 @@ __all__ = [
 ]
 
 DATA_VERSION = 1
+SAMPLE_RATE = 22050  # Hz, the rate the reference model is trained at
+HOP = 441  # samples per frame (50 frames per second)
 ONSET_POS_WEIGHT = 4.0
 ACCOMPANIMENT = ("alto", "tenor", "bass")
 
@@ -166,8 +176,8 @@ def load_training_data(
     split: str = "train",
     songs: int | None = None,
     *,
-    sample_rate: int = 22050,
-    hop: int = 441,
+    sample_rate: int = SAMPLE_RATE,
+    hop: int = HOP,
     features: dict[str, Any] | None = None,
     cache: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
@@ -219,14 +229,19 @@ def load_training_data(
         result.append(SongFrames(song.song_id, feats, targets))
         if progress is not None:
             progress(f"prepared {split} song {index + 1}/{len(ids)} {song.song_id}")
+    _write_cache(path, result)
+    return result
+
+
+def _write_cache(path: Path, songs: Sequence[SongFrames]) -> None:
+    """Store the songs' arrays as ``f<i>`` (features) and ``t<i>`` (targets) of one ``.npz``, atomically."""
     arrays: dict[str, np.ndarray] = {}
-    for i, item in enumerate(result):
+    for i, item in enumerate(songs):
         arrays[f"f{i}"], arrays[f"t{i}"] = item.features, item.targets
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     with atomic_path(path) as temporary:
         temporary.write_bytes(buffer.getvalue())
-    return result
 
 
 # -------------------------------------------------------------------------------------------- batching
@@ -332,28 +347,100 @@ def _picks(rng: np.random.Generator, data: Sequence[SongFrames], count: int) -> 
     return [(int(s), int(rng.integers(0, max(int(lengths[s]), 1)))) for s in songs]
 
 
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Hyper-parameters and data options of one training run (checked on construction).
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training frames (in random crops), >= 1.
+    songs : int or None
+        First ``songs`` songs of the demo train split (``None``: all 305).
+    valid_songs : int
+        Songs of the valid split whose loss is reported after each epoch (0: none).
+    batch_size : int
+        Crops per step, >= 1.
+    crop_frames : int
+        Output frames per crop (frames of 441 samples at 22050 Hz, 20 ms), >= 1.
+    learning_rate : float
+        Peak AdamW learning rate (linear warm-up over 5 % of the steps, cosine decay).
+    feedback_dropout : float
+        Probability of zeroing a fed-back previous output in training (robustness to its own mistakes).
+    anticipation_weight : float
+        Weight of the anticipatory objective (0: off), >= 0: from the decoder state of frame ``f`` predict the
+        input features of frame ``f`` (mean squared error), which are invisible to it when ``t_f <= 0``.
+    seed : int
+        Seeds torch (weights, dropout) and the crop sampler.
+    device : str
+        ``"auto"`` (default: CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``. Deterministic algorithms
+        are enforced on CPU.
+    threads : int or None
+        Intra-op threads (default 1); ``None`` keeps torch's setting.
+    network : dict or None
+        Overrides of :data:`~accbench.reference_model.DEFAULT_NETWORK`.
+    max_steps : int or None
+        Stop after this many steps in total (tests, smoke runs).
+    cache : path or None
+        Feature cache folder (default ``$ACCBENCH_CACHE/reference``).
+    """
+
+    epochs: int = 4
+    songs: int | None = None
+    valid_songs: int = 8
+    batch_size: int = 16
+    crop_frames: int = 128
+    learning_rate: float = 3e-3
+    feedback_dropout: float = 0.1
+    anticipation_weight: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    threads: int | None = 1
+    network: dict[str, Any] | None = None
+    max_steps: int | None = None
+    cache: str | os.PathLike | None = None
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.crop_frames < 1:
+            raise ConfigError("epochs, batch_size and crop_frames must be >= 1")
+        if self.anticipation_weight < 0:
+            raise ConfigError(f"anticipation_weight must be >= 0, got {self.anticipation_weight}")
+        unknown = sorted(set(self.network or {}) - set(DEFAULT_NETWORK))
+        if unknown:
+            raise ConfigError(f"unknown network option(s): {', '.join(unknown)}")
+
+    def network_params(self) -> dict[str, Any]:
+        """:data:`~accbench.reference_model.DEFAULT_NETWORK` with the overrides (and the anticipation head when on)."""
+        params = {**DEFAULT_NETWORK, **(self.network or {})}
+        if self.anticipation_weight > 0:
+            params["anticipation"] = True
+        return params
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The grid point and the step budget of a run (frames are output frames of ``HOP`` samples)."""
+
+    future_visibility: int
+    chunk_frames: int
+    crop_frames: int  # output frames per crop
+    total_frames: int
+    steps_per_epoch: int
+    total_steps: int
+    history_frames: int  # input frames before a crop's first output frame that cross-attention may read
+    ahead_frames: int  # input frames after a crop's last output frame it may read (t_f > 0)
+
+
 def train_reference(
     future_visibility: int,
     chunk_frames: int,
     out: str | os.PathLike,
     *,
-    epochs: int = 4,
-    songs: int | None = None,
-    valid_songs: int = 8,
-    batch_size: int = 16,
-    crop_frames: int = 128,
-    learning_rate: float = 3e-3,
-    feedback_dropout: float = 0.1,
-    anticipation_weight: float = 0.0,
-    seed: int = 0,
-    device: str = "auto",
-    threads: int | None = 1,
-    network: dict[str, Any] | None = None,
-    max_steps: int | None = None,
+    config: TrainingConfig | None = None,
     train_data: Sequence[SongFrames] | None = None,
     valid_data: Sequence[SongFrames] | None = None,
-    cache: str | os.PathLike | None = None,
     progress: Callable[[str], None] | None = None,
+    **options: Any,
 ) -> TrainingResult:
     """Train the reference model for one (t_f, k) point and save its checkpoint atomically.
 
@@ -365,196 +452,203 @@ def train_reference(
         ``k`` (>= 1).
     out : path
         Folder; the checkpoint is ``out / checkpoint_name(t_f, k)`` with a JSON summary beside it.
-    epochs : int
-        Passes over the training frames (in random crops).
-    songs : int or None
-        First ``songs`` songs of the demo train split (``None``: all 305).
-    valid_songs : int
-        Songs of the valid split whose loss is reported after each epoch (0: none).
-    batch_size, crop_frames : int
-        Crops per step and output frames per crop.
-    learning_rate : float
-        Peak AdamW learning rate (linear warm-up over 5 % of the steps, cosine decay).
-    feedback_dropout : float
-        Probability of zeroing a fed-back previous output in training (robustness to its own mistakes).
-    anticipation_weight : float
-        Weight of the anticipatory objective (0: off): from the decoder state of frame ``f`` predict the input
-        features of frame ``f`` (mean squared error), which are invisible to it when ``t_f <= 0``.
-    seed : int
-    device : str
-        ``"auto"`` (default: CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``. Deterministic algorithms are
-        enforced on CPU.
-    threads : int or None
-        Intra-op threads (default 1); ``None`` keeps torch's setting.
-    network : dict or None
-        Overrides of :data:`~accbench.reference_model.DEFAULT_NETWORK`.
-    max_steps : int or None
-        Stop after this many steps in total (tests, smoke runs).
+    config : TrainingConfig or None
+        The hyper-parameters and data options (default ``TrainingConfig()``).
     train_data, valid_data : sequence of SongFrames or None
-        Pre-loaded data (otherwise :func:`load_training_data`).
-    cache : path or None
-        Feature cache folder.
+        Pre-loaded data (otherwise :func:`load_training_data` with ``config.songs`` / ``config.valid_songs``).
     progress : callable or None
         Called with one line of text per progress report.
+    **options
+        Fields of :class:`TrainingConfig` (``epochs=2, seed=1, ...``), replacing those of ``config``.
 
     Returns
     -------
     TrainingResult
     """
+    config = dataclasses.replace(config or TrainingConfig(), **options)
+    say = progress or (lambda line: None)
+    future_visibility, chunk_frames = _grid_point(future_visibility, chunk_frames)
+    train_data, valid_data = _prepare_data(config, train_data, valid_data, say)
+    target = _resolve_device(config.device)
+    net_params = config.network_params()
+    plan = _plan(future_visibility, chunk_frames, config, train_data, int(net_params["window"]))
+    started = time.perf_counter()
+    with _torch_state(config.seed, config.threads, deterministic=target.type == "cpu"):
+        model = ReferenceNetwork(future_visibility, chunk_frames, **net_params).to(target)
+        say(
+            f"training t_f={future_visibility} k={chunk_frames}: {len(train_data)} songs, {plan.total_frames} frames, "
+            f"{plan.steps_per_epoch} steps/epoch, {plan.total_steps} steps, "
+            f"{sum(p.numel() for p in model.parameters())} parameters on {target}"
+        )
+        history, step_losses = _train_epochs(model, plan, config, train_data, valid_data, target, say, started)
+        state_dict = {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+    seconds = time.perf_counter() - started
+    summary = _checkpoint_config(plan, config, net_params, (train_data, valid_data), target, seconds)
+    summary["training"].update(steps=len(step_losses), first_loss=step_losses[0] if step_losses else None)
+    summary["training"]["history"] = history
+    path = _save_checkpoint(Path(out), plan, summary, state_dict)
+    say(f"saved {path} ({seconds:.0f} s)")
+    return TrainingResult(path, summary, history, step_losses)
+
+
+def _grid_point(future_visibility: Any, chunk_frames: Any) -> tuple[int, int]:
+    """``(t_f, k)`` as integers, checked."""
     if isinstance(chunk_frames, bool) or int(chunk_frames) != chunk_frames or chunk_frames < 1:
         raise ConfigError(f"chunk_frames must be an integer >= 1, got {chunk_frames!r}")
     if isinstance(future_visibility, bool) or int(future_visibility) != future_visibility:
         raise ConfigError(f"future_visibility must be an integer number of frames, got {future_visibility!r}")
-    if epochs < 1 or batch_size < 1 or crop_frames < 1:
-        raise ConfigError("epochs, batch_size and crop_frames must be >= 1")
-    future_visibility, chunk_frames = int(future_visibility), int(chunk_frames)
-    say = progress or (lambda line: None)
-    sample_rate, hop = 22050, 441
-    net_params = {**DEFAULT_NETWORK, **(network or {})}
-    if anticipation_weight < 0:
-        raise ConfigError(f"anticipation_weight must be >= 0, got {anticipation_weight}")
-    if anticipation_weight > 0:
-        net_params["anticipation"] = True
-    unknown = sorted(set(net_params) - set(DEFAULT_NETWORK))
-    if unknown:
-        raise ConfigError(f"unknown network option(s): {', '.join(unknown)}")
+    return int(future_visibility), int(chunk_frames)
+
+
+# ------------------------------------------------------------------------------------------------ steps
+def _prepare_data(
+    config: TrainingConfig,
+    train_data: Sequence[SongFrames] | None,
+    valid_data: Sequence[SongFrames] | None,
+    say: Callable[[str], None],
+) -> tuple[Sequence[SongFrames], Sequence[SongFrames]]:
+    """The training and validation songs: the given ones, else the demo splits (through the feature cache)."""
+    options = {"sample_rate": SAMPLE_RATE, "hop": HOP, "cache": config.cache, "progress": say}
     if train_data is None:
-        train_data = load_training_data("train", songs, sample_rate=sample_rate, hop=hop, cache=cache, progress=say)
+        train_data = load_training_data("train", config.songs, **options)
     if valid_data is None:
-        valid_data = (
-            load_training_data("valid", valid_songs, sample_rate=sample_rate, hop=hop, cache=cache, progress=say)
-            if valid_songs
-            else []
-        )
+        valid_data = load_training_data("valid", config.valid_songs, **options) if config.valid_songs else []
     if not train_data:
         raise ConfigError("no training songs")
-    target = _resolve_device(device)
-    total_frames = sum(song.n_frames for song in train_data)
-    steps_per_epoch = max(1, math.ceil(total_frames / (batch_size * crop_frames)))
-    total_steps = steps_per_epoch * epochs if max_steps is None else min(max_steps, steps_per_epoch * epochs)
+    return train_data, valid_data
+
+
+def _plan(
+    future_visibility: int, chunk_frames: int, config: TrainingConfig, data: Sequence[SongFrames], window: int
+) -> _Plan:
+    """Steps per epoch (crops covering the training frames once), the step budget and the crops' context."""
+    total_frames = sum(song.n_frames for song in data)
+    steps_per_epoch = max(1, math.ceil(total_frames / (config.batch_size * config.crop_frames)))
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total_steps = min(config.max_steps, total_steps)
     ahead_frames = max(future_visibility, 0)
-    history_frames = int(net_params["window"]) + ahead_frames  # the oldest frame cross-attention may read
-    rng = np.random.default_rng(seed)
-    valid_picks = _picks(np.random.default_rng(10_000 + seed), valid_data, 4 * batch_size) if valid_data else []
+    return _Plan(
+        future_visibility,
+        chunk_frames,
+        config.crop_frames,
+        total_frames,
+        steps_per_epoch,
+        total_steps,
+        history_frames=window + ahead_frames,  # the oldest frame cross-attention may read
+        ahead_frames=ahead_frames,
+    )
+
+
+def _lr_factor(step: int, warmup: int, total_steps: int) -> float:
+    """Learning-rate factor of a step: linear warm-up over ``warmup`` steps, then cosine decay to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
+
+
+def _optimizer(
+    model: ReferenceNetwork, config: TrainingConfig, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW (weight decay 0.01) with the warm-up (5 % of the steps) + cosine schedule."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    warmup = max(1, total_steps // 20)
+    schedule = functools.partial(_lr_factor, warmup=warmup, total_steps=total_steps)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+
+def _train_epochs(
+    model: ReferenceNetwork,
+    plan: _Plan,
+    config: TrainingConfig,
+    train_data: Sequence[SongFrames],
+    valid_data: Sequence[SongFrames],
+    device: torch.device,
+    say: Callable[[str], None],
+    started: float,
+) -> tuple[list[dict[str, Any]], list[float]]:
+    """The epoch loop: train, evaluate after each epoch; returns the per-epoch records and every step's loss."""
+    optimizer, scheduler = _optimizer(model, config, plan.total_steps)
+    rng = np.random.default_rng(config.seed)
+    valid_rng = np.random.default_rng(10_000 + config.seed)
+    valid_picks = _picks(valid_rng, valid_data, 4 * config.batch_size) if valid_data else []
     history: list[dict[str, Any]] = []
     step_losses: list[float] = []
-    started = time.perf_counter()
-    with _torch_state(seed, threads, deterministic=target.type == "cpu"):
-        model = ReferenceNetwork(future_visibility, chunk_frames, **net_params).to(target)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
-        warmup = max(1, total_steps // 20)
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            return 0.5 * (1.0 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup)))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    for epoch in range(1, config.epochs + 1):
+        if len(step_losses) >= plan.total_steps:
+            break
+        model.train()
+        epoch_started = time.perf_counter()
+        epoch_losses = []
+        while len(epoch_losses) < plan.steps_per_epoch and len(step_losses) < plan.total_steps:
+            batch = _training_batch(rng, train_data, plan, config, device)
+            loss = _train_step(model, optimizer, scheduler, batch, config.anticipation_weight)
+            step_losses.append(loss)
+            epoch_losses.append(loss)
+            step = len(step_losses)
+            if step % 50 == 0:
+                elapsed = time.perf_counter() - started
+                say(f"  step {step}/{plan.total_steps} loss {np.mean(step_losses[-50:]):.4f} ({elapsed:.0f} s)")
+        valid_loss = _evaluate(model, valid_data, valid_picks, plan, device)
+        record = {
+            "epoch": epoch,
+            "steps": len(step_losses),
+            "train_loss": float(np.mean(epoch_losses)) if epoch_losses else None,
+            "valid_loss": valid_loss,
+            "seconds": round(time.perf_counter() - epoch_started, 2),
+        }
+        history.append(record)
+        valid_text = "" if valid_loss is None else f" valid loss {valid_loss:.4f}"
         say(
-            f"training t_f={future_visibility} k={chunk_frames}: {len(train_data)} songs, {total_frames} frames, "
-            f"{steps_per_epoch} steps/epoch, {total_steps} steps, "
-            f"{sum(p.numel() for p in model.parameters())} parameters on {target}"
+            f"epoch {epoch}/{config.epochs}: train loss {record['train_loss']:.4f}{valid_text} "
+            f"({record['seconds']:.0f} s)"
         )
-        step = 0
-        for epoch in range(1, epochs + 1):
-            if step >= total_steps:
-                break
-            model.train()
-            epoch_losses = []
-            epoch_started = time.perf_counter()
-            for _ in range(steps_per_epoch):
-                if step >= total_steps:
-                    break
-                batch = _batch(
-                    train_data, _picks(rng, train_data, batch_size), crop_frames, history_frames, ahead_frames
-                )
-                if feedback_dropout > 0:
-                    keep = rng.random(batch["feedback"].shape[:2]) >= feedback_dropout
-                    batch["feedback"] = batch["feedback"] * torch.from_numpy(keep[..., None].astype(np.float32))
-                batch = {name: value.to(target) for name, value in batch.items()}
-                logits, hidden = model(
-                    batch["features"],
-                    batch["input_positions"],
-                    batch["input_valid"],
-                    batch["feedback"],
-                    batch["output_positions"],
-                    batch["n_frames"],
-                    return_hidden=True,
-                )
-                loss = reference_loss(logits, batch["targets"], batch["output_valid"])
-                if anticipation_weight > 0:
-                    loss = loss + anticipation_weight * _anticipation_loss(model, hidden, batch)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                value = float(loss.detach().cpu())
-                step_losses.append(value)
-                epoch_losses.append(value)
-                if step % 50 == 0:
-                    elapsed = time.perf_counter() - started
-                    say(f"  step {step}/{total_steps} loss {np.mean(step_losses[-50:]):.4f} ({elapsed:.0f} s)")
-            valid_loss = _evaluate(model, valid_data, valid_picks, crop_frames, history_frames, ahead_frames, target)
-            record = {
-                "epoch": epoch,
-                "steps": step,
-                "train_loss": float(np.mean(epoch_losses)) if epoch_losses else None,
-                "valid_loss": valid_loss,
-                "seconds": round(time.perf_counter() - epoch_started, 2),
-            }
-            history.append(record)
-            valid_text = "" if valid_loss is None else f" valid loss {valid_loss:.4f}"
-            say(
-                f"epoch {epoch}/{epochs}: train loss {record['train_loss']:.4f}{valid_text} ({record['seconds']:.0f} s)"
-            )
-        state_dict = {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
-    seconds = time.perf_counter() - started
-    from accbench import __version__
+    return history, step_losses
 
-    config = {
-        "future_visibility": future_visibility,
-        "chunk_frames": chunk_frames,
-        "sample_rate": sample_rate,
-        "hop": hop,
-        "features": dict(DEFAULT_FEATURES),
-        "network": net_params,
-        "training": {
-            "epochs": epochs,
-            "steps": step,
-            "songs": len(train_data),
-            "song_ids_sha256": hashlib.sha256(",".join(s.song_id for s in train_data).encode()).hexdigest(),
-            "valid_songs": len(valid_data),
-            "batch_size": batch_size,
-            "crop_frames": crop_frames,
-            "learning_rate": learning_rate,
-            "feedback_dropout": feedback_dropout,
-            "anticipation_weight": anticipation_weight,
-            "seed": seed,
-            "device": str(target),
-            "threads": threads,
-            "seconds": round(seconds, 2),
-            "first_loss": step_losses[0] if step_losses else None,
-            "history": history,
-        },
-        "accbench_version": __version__,
-        "torch_version": str(torch.__version__),
-        "python": platform.python_version(),
-    }
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "format_version": CHECKPOINT_VERSION,
-        "config": config,
-        "state_dict": state_dict,
-    }
-    out = Path(out)
-    path = out / checkpoint_name(future_visibility, chunk_frames)
-    with atomic_path(path) as temporary:
-        torch.save(payload, temporary)
-    atomic_write_text(path.with_suffix(".json"), json.dumps(config, indent=2) + "\n")
-    say(f"saved {path} ({seconds:.0f} s)")
-    return TrainingResult(path, config, history, step_losses)
+
+def _training_batch(
+    rng: np.random.Generator, data: Sequence[SongFrames], plan: _Plan, config: TrainingConfig, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """``batch_size`` random crops, fed-back outputs dropped with probability ``feedback_dropout``, on ``device``."""
+    picks = _picks(rng, data, config.batch_size)
+    batch = _batch(data, picks, plan.crop_frames, plan.history_frames, plan.ahead_frames)
+    if config.feedback_dropout > 0:
+        keep = rng.random(batch["feedback"].shape[:2]) >= config.feedback_dropout
+        batch["feedback"] = batch["feedback"] * torch.from_numpy(keep[..., None].astype(np.float32))
+    return {name: value.to(device) for name, value in batch.items()}
+
+
+def _train_step(
+    model: ReferenceNetwork,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    batch: dict[str, torch.Tensor],
+    anticipation_weight: float,
+) -> float:
+    """One optimiser step (gradient norm clipped to 1); returns the step's loss."""
+    logits, hidden = _forward(model, batch, return_hidden=True)
+    loss = reference_loss(logits, batch["targets"], batch["output_valid"])
+    if anticipation_weight > 0:
+        loss = loss + anticipation_weight * _anticipation_loss(model, hidden, batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    return float(loss.detach().cpu())
+
+
+def _forward(model: ReferenceNetwork, batch: dict[str, torch.Tensor], return_hidden: bool = False) -> Any:
+    """The model on a batch of :func:`_batch` (logits, and the decoder states with ``return_hidden``)."""
+    return model(
+        batch["features"],
+        batch["input_positions"],
+        batch["input_valid"],
+        batch["feedback"],
+        batch["output_positions"],
+        batch["n_frames"],
+        return_hidden=return_hidden,
+    )
 
 
 def _anticipation_loss(model: ReferenceNetwork, hidden: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -569,9 +663,7 @@ def _evaluate(
     model: ReferenceNetwork,
     data: Sequence[SongFrames],
     picks: Sequence[tuple[int, int]],
-    crop_frames: int,
-    history_frames: int,
-    ahead_frames: int,
+    plan: _Plan,
     device: torch.device,
 ) -> float | None:
     """Teacher-forced main loss (no anticipation term) on fixed crops, no feedback dropout; ``None`` without data."""
@@ -580,18 +672,72 @@ def _evaluate(
     model.eval()
     losses, weights = [], []
     for first in range(0, len(picks), 16):
-        batch = _batch(data, picks[first : first + 16], crop_frames, history_frames, ahead_frames)
+        batch = _batch(data, picks[first : first + 16], plan.crop_frames, plan.history_frames, plan.ahead_frames)
         batch = {name: value.to(device) for name, value in batch.items()}
-        logits = model(
-            batch["features"],
-            batch["input_positions"],
-            batch["input_valid"],
-            batch["feedback"],
-            batch["output_positions"],
-            batch["n_frames"],
-        )
         valid = batch["output_valid"]
-        losses.append(float(reference_loss(logits, batch["targets"], valid)))
+        losses.append(float(reference_loss(_forward(model, batch), batch["targets"], valid)))
         weights.append(float(valid.sum()))
     model.train()
     return float(np.average(losses, weights=weights)) if sum(weights) else None
+
+
+# -------------------------------------------------------------------------------------------- checkpoint
+def _checkpoint_config(
+    plan: _Plan,
+    config: TrainingConfig,
+    net_params: dict[str, Any],
+    data: tuple[Sequence[SongFrames], Sequence[SongFrames]],
+    device: torch.device,
+    seconds: float,
+) -> dict[str, Any]:
+    """The JSON-able config stored in a checkpoint; ``steps``, ``first_loss`` and ``history`` are filled in after.
+
+    ``data`` is ``(train_data, valid_data)``.
+    """
+    from accbench import __version__
+
+    train_data, valid_data = data
+    return {
+        "future_visibility": plan.future_visibility,
+        "chunk_frames": plan.chunk_frames,
+        "sample_rate": SAMPLE_RATE,
+        "hop": HOP,
+        "features": dict(DEFAULT_FEATURES),
+        "network": net_params,
+        "training": {
+            "epochs": config.epochs,
+            "steps": None,
+            "songs": len(train_data),
+            "song_ids_sha256": hashlib.sha256(",".join(s.song_id for s in train_data).encode()).hexdigest(),
+            "valid_songs": len(valid_data),
+            "batch_size": config.batch_size,
+            "crop_frames": config.crop_frames,
+            "learning_rate": config.learning_rate,
+            "feedback_dropout": config.feedback_dropout,
+            "anticipation_weight": config.anticipation_weight,
+            "seed": config.seed,
+            "device": str(device),
+            "threads": config.threads,
+            "seconds": round(seconds, 2),
+            "first_loss": None,
+            "history": [],
+        },
+        "accbench_version": __version__,
+        "torch_version": str(torch.__version__),
+        "python": platform.python_version(),
+    }
+
+
+def _save_checkpoint(out: Path, plan: _Plan, config: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> Path:
+    """Write ``out / checkpoint_name(t_f, k)`` and its JSON summary beside it, atomically; returns the path."""
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "format_version": CHECKPOINT_VERSION,
+        "config": config,
+        "state_dict": state_dict,
+    }
+    path = out / checkpoint_name(plan.future_visibility, plan.chunk_frames)
+    with atomic_path(path) as temporary:
+        torch.save(payload, temporary)
+    atomic_write_text(path.with_suffix(".json"), json.dumps(config, indent=2) + "\n")
+    return path

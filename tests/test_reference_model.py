@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from accbench import load_model
-from accbench.errors import ModelError
+from accbench.errors import ConfigError, ModelError
 from accbench.reference_model import (
+    DEFAULT_NETWORK,
     N_TARGETS,
     FrameFeatures,
     ReferenceTransformer,
@@ -19,7 +20,7 @@ from accbench.reference_model import (
     song_features,
     visible_frames,
 )
-from accbench.reference_training import SongFrames, frame_targets, train_reference
+from accbench.reference_training import SongFrames, TrainingConfig, frame_targets, train_reference
 from accbench.simulators import SimulationConfig, run_stream
 from accbench.synth import render_notes
 
@@ -234,6 +235,51 @@ def test_checkpoint_reloads_to_identical_outputs(checkpoint, data, tmp_path):
         assert torch.equal(value, reloaded[name]), name
     assert ReferenceTransformer(again.path).info.version == ReferenceTransformer(checkpoint).info.version
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_training_config_is_the_keyword_arguments(checkpoint, data, tmp_path):
+    """``config=TrainingConfig(...)`` and the same keyword arguments train the same weights; keywords override it."""
+    frames = [item for _, item in data]
+    config = TrainingConfig(epochs=1, max_steps=8, batch_size=4, crop_frames=32, network=TINY, seed=7)
+    result = train_reference(-3, 4, tmp_path, config=config, train_data=frames, valid_data=[], seed=1)
+    assert result.config["training"]["seed"] == 1 and result.config["training"]["steps"] == 8
+    reloaded = torch.load(result.path, weights_only=True)["state_dict"]
+    expected = torch.load(checkpoint, weights_only=True)["state_dict"]
+    assert all(torch.equal(value, reloaded[name]) for name, value in expected.items())
+    assert config.seed == 7  # the given config is not changed
+    assert TrainingConfig(network=TINY).network_params() == {**DEFAULT_NETWORK, **TINY}
+    assert TrainingConfig(anticipation_weight=0.5).network_params()["anticipation"] is True
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"epochs": 0}, "epochs, batch_size and crop_frames must be >= 1"),
+        ({"crop_frames": 0}, "epochs, batch_size and crop_frames must be >= 1"),
+        ({"anticipation_weight": -1.0}, "anticipation_weight must be >= 0, got -1.0"),
+        ({"network": {"layers": 3}}, "unknown network option(s): layers"),
+    ],
+)
+def test_training_config_refuses_bad_values(options, message, tmp_path):
+    with pytest.raises(ConfigError) as info:
+        TrainingConfig(**options)
+    assert str(info.value) == message
+    with pytest.raises(ConfigError) as info:
+        train_reference(0, 1, tmp_path, train_data=[], **options)
+    assert str(info.value) == message
+
+
+def test_train_reference_refuses_bad_grid_points_and_options(data, tmp_path):
+    frames = [data[0][1]]
+    with pytest.raises(ConfigError, match="chunk_frames must be an integer >= 1, got 0"):
+        train_reference(0, 0, tmp_path, train_data=frames, valid_data=[])
+    with pytest.raises(ConfigError, match="future_visibility must be an integer number of frames, got 1.5"):
+        train_reference(1.5, 1, tmp_path, train_data=frames, valid_data=[])
+    with pytest.raises(ConfigError, match="no training songs"):
+        train_reference(0, 1, tmp_path, train_data=[], valid_data=[])
+    with pytest.raises(TypeError, match="epoch"):
+        train_reference(0, 1, tmp_path, train_data=frames, valid_data=[], epoch=1)
+    assert not list(tmp_path.iterdir())
 
 
 def test_training_restores_global_torch_state(data, tmp_path):

@@ -14,6 +14,7 @@ import argparse
 import sys
 import time
 
+from accbench.commands.common import add_command, add_group, positive_int
 from accbench.datasets import load_dataset, write_demo
 from accbench.datasets.demo import DEFAULT_SAMPLE_RATE, cache_dir
 
@@ -29,59 +30,49 @@ def _tempo(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f"tempo must be beats per minute or 'score', got {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``data`` subcommand (with ``demo`` and ``check``) to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "data", help="materialise the demo set, check datasets", description=__doc__.split("\n\n")[0]
+    actions = add_group(
+        subparsers,
+        "data",
+        help="materialise the demo set, check datasets",
+        dest="data_command",
+        description=__doc__.split("\n\n")[0],
     )
-    actions = parser.add_subparsers(dest="data_command", metavar="ACTION")
-    parser.set_defaults(handler=lambda args: _help(parser))
-
-    demo = actions.add_parser(
+    demo = add_command(
+        actions,
         "demo",
+        _run_demo,
         help="render the Bach chorale demo set",
         description="Render the demo set (soprano = input, alto + tenor + bass = reference) with exact "
         "beat, downbeat and chord annotations. Audio is cached under $ACCBENCH_CACHE (default "
         "~/.cache/accbench); --out also writes a folder layout with manifest.csv.",
     )
-    demo.add_argument("--songs", type=_positive_int, default=None, help="first N chorales (default: all)")
+    demo.add_argument("--songs", type=positive_int, default=None, help="first N chorales (default: all)")
     demo.add_argument(
         "--tempo", type=_tempo, default=None, help="beats per minute, or 'score' (default: 90 for every song)"
     )
     demo.add_argument(
         "--sr",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_SAMPLE_RATE,
         help=f"sample rate, Hz (default {DEFAULT_SAMPLE_RATE})",
     )
     demo.add_argument("--split", choices=("train", "valid", "test"), default=None, help="only this split")
     demo.add_argument("--out", default=None, help="write the folder layout and manifest.csv here")
-    demo.add_argument(
-        "--cache", default=None, help="cache folder (default: $ACCBENCH_CACHE or ~/.cache/accbench)"
-    )
+    demo.add_argument("--cache", default=None, help="cache folder (default: $ACCBENCH_CACHE or ~/.cache/accbench)")
     demo.add_argument(
         "--soundfont", default=None, help="render with this .sf2 through the fluidsynth program (optional)"
     )
-    demo.set_defaults(handler=_run_demo)
 
-    check = actions.add_parser(
+    check = add_command(
+        actions,
         "check",
+        _run_check,
         help="list the songs of a dataset and the ones skipped",
         description="Load a dataset spec and print each song found and each song skipped with the reason.",
     )
-    check.add_argument(
-        "spec", help="demo, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT"
-    )
+    check.add_argument("spec", help="demo, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT")
     check.add_argument(
         "--check",
         dest="check_level",
@@ -89,17 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="header",
         help="header: open file headers (default); full: load every song",
     )
-    check.add_argument(
-        "--on-error", choices=("skip", "raise"), default="skip", help="skip bad songs (default) or stop"
-    )
+    check.add_argument("--on-error", choices=("skip", "raise"), default="skip", help="skip bad songs (default) or stop")
     check.add_argument("--split", default=None, help="only this split")
-    check.add_argument("--songs", type=_positive_int, default=None, help="first N songs")
-    check.set_defaults(handler=_run_check)
-
-
-def _help(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
+    check.add_argument("--songs", type=positive_int, default=None, help="first N songs")
 
 
 def _run_demo(args: argparse.Namespace) -> int:

@@ -6,13 +6,13 @@ Exit codes of ``gate``: 0 pass, 1 regression, 2 error (not comparable, bad input
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from accbench.atomic import atomic_write_text
+from accbench.commands.common import add_bootstrap_arguments, add_command, add_group, add_patterns, report_error
 from accbench.errors import AccbenchError, ConfigError
 from accbench.reports.baseline import load_baseline, save_baseline
-from accbench.reports.gate import EXIT_ERROR, load_gate_config, run_gate, to_junit, to_markdown
+from accbench.reports.gate import GateConfig, load_gate_config, run_gate, to_junit, to_markdown
 from accbench.reports.load import load_run
 
 __all__ = ["register", "run_baseline_save", "run_gate_command"]
@@ -20,8 +20,10 @@ __all__ = ["register", "run_baseline_save", "run_gate_command"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``gate`` and ``baseline save`` to the CLI."""
-    gate = subparsers.add_parser(
+    gate = add_command(
+        subparsers,
         "gate",
+        run_gate_command,
         help="compare a run with a stored baseline; exit 0 pass, 1 regression, 2 error",
         description="Paired bootstrap over the songs both runs share, per model, config and metric: a metric "
         "regresses when the whole interval of its change lies beyond the tolerance in the bad direction.",
@@ -29,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gate.add_argument("run_dir", type=Path, help="the run folder to check")
     gate.add_argument("--baseline", type=Path, required=True, help="baseline file (accbench baseline save)")
     gate.add_argument("--config", type=Path, help="gate config (TOML or JSON; keys at top level or under [gate])")
-    gate.add_argument("--metric", action="append", default=[], metavar="PATTERN", help="metrics that gate")
-    gate.add_argument("--exclude-metric", action="append", default=[], metavar="PATTERN", help="metrics never gated")
-    gate.add_argument("--model", action="append", default=[], metavar="PATTERN", help="models that gate")
+    add_patterns(gate, "--metric", "metrics that gate")
+    add_patterns(gate, "--exclude-metric", "metrics never gated")
+    add_patterns(gate, "--model", "models that gate")
     gate.add_argument(
         "--tolerance",
         action="append",
@@ -40,9 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="tolerance of a metric pattern: absolute (0.02), relative to the baseline ('5%%') or 'auto'",
     )
     gate.add_argument("--default-tolerance", help="tolerance of other metrics (default 'auto')")
-    gate.add_argument("--confidence", type=float, help="interval coverage (default 0.95)")
-    gate.add_argument("--n-boot", type=int, help="bootstrap resamples (default 2000)")
-    gate.add_argument("--seed", type=int, help="bootstrap seed (default 0)")
+    add_bootstrap_arguments(gate, GateConfig(), given_only=True)
     gate.add_argument("--allow-missing", action="store_true", default=None, help="missing songs/configs are notes")
     gate.add_argument(
         "--allow-data-change", action="store_true", default=None, help="changed song hashes are notes, not errors"
@@ -53,24 +53,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gate.add_argument("--junit", type=Path, help="write JUnit XML here")
     gate.add_argument("--markdown", type=Path, help="write the Markdown verdict here")
     gate.add_argument("--quiet", action="store_true", help="do not print the Markdown verdict")
-    gate.set_defaults(handler=run_gate_command)
 
-    baseline = subparsers.add_parser("baseline", help="manage gate baselines")
-    actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
-    save = actions.add_parser(
+    actions = add_group(subparsers, "baseline", help="manage gate baselines", dest="baseline_command")
+    save = add_command(
+        actions,
         "save",
+        run_baseline_save,
         help="save a run's per-song metric values, aggregates and manifest as a baseline",
         description="Write a baseline file for `accbench gate` from a run folder.",
     )
     save.add_argument("run_dir", type=Path, help="the run folder")
     save.add_argument("--to", type=Path, required=True, help="baseline file to write (JSON)")
-    save.add_argument("--metric", action="append", default=[], metavar="PATTERN", help="metrics to keep")
-    save.add_argument("--model", action="append", default=[], metavar="PATTERN", help="models to keep")
-    save.add_argument("--n-boot", type=int, default=2000)
-    save.add_argument("--confidence", type=float, default=0.95)
-    save.add_argument("--seed", type=int, default=0)
-    save.set_defaults(handler=run_baseline_save)
-    baseline.set_defaults(handler=lambda args: (baseline.print_help(), 2)[1])
+    add_patterns(save, "--metric", "metrics to keep")
+    add_patterns(save, "--model", "models to keep")
+    add_bootstrap_arguments(save, GateConfig())
 
 
 def _tolerances(items: list[str]) -> dict[str, str]:
@@ -104,8 +100,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
         baseline = load_baseline(args.baseline)
         result = run_gate(run, baseline, config)
     except AccbenchError as error:
-        print(f"accbench gate: error: {error}", file=sys.stderr)
-        return EXIT_ERROR
+        return report_error("gate", error)
     markdown = to_markdown(result)
     if args.markdown:
         atomic_write_text(args.markdown, markdown + "\n")

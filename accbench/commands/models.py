@@ -14,6 +14,7 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from accbench.commands.common import add_command
 from accbench.models import BUILTIN_MODELS, ENTRY_POINT_GROUP
 
 __all__ = ["ADAPTER_PREFIXES", "describe_models", "register"]
@@ -64,18 +65,21 @@ def describe_models(check: bool = False) -> list[dict[str, str]]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``models`` to the CLI."""
+    parser = add_command(
+        subparsers,
         "models",
+        run,
         help="list built-in and plugin models and the adapter prefixes",
         description="List the model names accbench resolves (built-ins and the 'accbench.models' entry points "
         "of installed packages) and the generic adapter prefixes.",
     )
     parser.add_argument("--check", action="store_true", help="import every model's factory and report failures")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the models (and their import status with ``--check``); returns 1 when one failed to import."""
     records = describe_models(check=args.check)
     failed = [record for record in records if record.get("status", "ok") != "ok"]
     if args.json:

@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from accbench.atomic import atomic_write_text
+from accbench.commands.common import add_command, add_model_arguments
 from accbench.commands.options import parse_model_options
 from accbench.errors import ConfigError, ModelError
 from accbench.models import load_model
-from accbench.protocol import Session, StepContext, StreamingModel
+from accbench.protocol import ModelInfo, Session, StepContext, StreamingModel
 
 __all__ = ["ProfileResult", "profile_model", "register", "write_trace"]
 
@@ -131,13 +132,7 @@ def profile_model(
     chunk = chunk_frames * hop
     total_calls = calls + warmup_calls
     n_samples = total_calls * chunk
-    if input_audio is None:
-        x = _default_input(n_samples, info.sample_rate, info.channels, seed)
-    else:
-        x = np.asarray(input_audio, dtype=np.float32)
-        if x.ndim != 2 or x.shape[0] != info.channels or x.shape[1] == 0:
-            raise ConfigError(f"input must be ({info.channels}, n > 0) float32 for model {info.name!r}")
-        x = np.tile(x, (1, -(-n_samples // x.shape[1])))[:, :n_samples]
+    x = _profile_input(info, input_audio, n_samples, seed)
     session = Session("profile", info.sample_rate, hop, future_visibility, chunk_frames, n_samples, seed)
     model.reset(session)
     times = np.zeros(calls)
@@ -165,6 +160,16 @@ def profile_model(
     return ProfileResult(info.name, chunk_frames, future_visibility, info.sample_rate, hop, times)
 
 
+def _profile_input(info: ModelInfo, input_audio: np.ndarray | None, n_samples: int, seed: int) -> np.ndarray:
+    """``(channels, n_samples)`` float32: ``input_audio`` repeated to length, or the synthetic melody."""
+    if input_audio is None:
+        return _default_input(n_samples, info.sample_rate, info.channels, seed)
+    x = np.asarray(input_audio, dtype=np.float32)
+    if x.ndim != 2 or x.shape[0] != info.channels or x.shape[1] == 0:
+        raise ConfigError(f"input must be ({info.channels}, n > 0) float32 for model {info.name!r}")
+    return np.tile(x, (1, -(-n_samples // x.shape[1])))[:, :n_samples]
+
+
 def write_trace(path: str | Path, result: ProfileResult) -> None:
     """Write the latency trace CSV (``index,chunk_frames,inference_time_s``) atomically."""
     lines = ["index,chunk_frames,inference_time_s"]
@@ -173,14 +178,16 @@ def write_trace(path: str | Path, result: ProfileResult) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``profile`` to the CLI."""
+    parser = add_command(
+        subparsers,
         "profile",
+        run,
         help="time a model's calls and write a latency trace for --latency trace:FILE",
         description="Call a model chunk by chunk with real timing; write one row per call "
         "(inference_time_s) and a p50/p95/p99 summary. The trace makes later simulations deterministic.",
     )
-    parser.add_argument("--model", required=True, help="built-in name, package.module:factory, adapter spec or plugin")
-    parser.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE")
+    add_model_arguments(parser)
     parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call")
     parser.add_argument("--future-visibility", type=int, default=0, help="t_f in frames (default 0)")
     parser.add_argument("--calls", type=int, default=200, help="timed calls (default 200)")
@@ -189,10 +196,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="latency trace CSV to write")
     parser.add_argument("--summary-json", type=Path, help="summary JSON to write")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Profile the model and write the trace and summary asked for; returns 0."""
     model = load_model(args.model, **parse_model_options(args.model_option))
     try:
         audio = None

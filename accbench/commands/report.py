@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from accbench.commands.common import add_bootstrap_arguments, add_command, add_patterns
 from accbench.errors import ConfigError
 from accbench.reports.build import FORMATS, ReportOptions, build_report
 
@@ -12,32 +13,31 @@ __all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``report`` to the CLI."""
-    parser = subparsers.add_parser(
+    """Add ``report`` to the CLI (option defaults are those of :class:`~accbench.reports.build.ReportOptions`)."""
+    defaults = ReportOptions()
+    parser = add_command(
+        subparsers,
         "report",
+        run,
         help="write report.html, report.md, plots/ and summary.csv for a run folder",
         description="Aggregate a sweep's results over songs (mean and seeded bootstrap interval per model, config "
         "and metric), draw the trade-off plots and write a self-contained HTML page and a Markdown summary.",
     )
     parser.add_argument("run_dir", type=Path, help="the sweep's output folder (holding results.parquet or .csv)")
     parser.add_argument("--out", type=Path, help="write the report here (default: the run folder)")
-    parser.add_argument(
-        "--metric", action="append", default=[], metavar="PATTERN", help="metrics to report, e.g. 'beat.*' (repeatable)"
-    )
-    parser.add_argument(
+    add_patterns(parser, "--metric", "metrics to report, e.g. 'beat.*' (repeatable)")
+    add_patterns(
+        parser,
         "--plot-metric",
-        action="append",
-        default=[],
-        metavar="PATTERN",
-        help="metrics that get plots (repeatable; default: the primary beat/harmony/embedding/timing ones; '*': all)",
+        "metrics that get plots (repeatable; default: the primary beat/harmony/embedding/timing ones; '*': all)",
     )
     parser.add_argument(
-        "--format", default="png", help=f"plot file formats, comma-separated, from {', '.join(FORMATS)} (default png)"
+        "--format",
+        default=",".join(defaults.formats),
+        help=f"plot file formats, comma-separated, from {', '.join(FORMATS)} (default {','.join(defaults.formats)})",
     )
     parser.add_argument("--no-plots", action="store_true", help="skip the plots (tables only)")
-    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_bootstrap_arguments(parser, defaults)
     parser.add_argument(
         "--audio-song",
         action="append",
@@ -45,13 +45,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="SONG",
         help="song ids that get audio players (repeatable; default: the first --audio-songs songs)",
     )
-    parser.add_argument("--audio-songs", type=int, default=2, help="how many songs get players (default 2; 0: none)")
-    parser.add_argument("--audio-seconds", type=float, default=10.0, help="clip length in seconds (default 10)")
     parser.add_argument(
-        "--audio-budget-mb", type=float, default=30.0, help="embed at most this much audio, link the rest (default 30)"
+        "--audio-songs",
+        type=int,
+        default=defaults.audio_songs,
+        help=f"how many songs get players (default {defaults.audio_songs}; 0: none)",
+    )
+    parser.add_argument(
+        "--audio-seconds",
+        type=float,
+        default=defaults.audio_seconds,
+        help=f"clip length in seconds (default {defaults.audio_seconds:g})",
+    )
+    parser.add_argument(
+        "--audio-budget-mb",
+        type=float,
+        default=defaults.audio_budget_mb,
+        help=f"embed at most this much audio, link the rest (default {defaults.audio_budget_mb:g})",
     )
     parser.add_argument("--title", help="report title")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:

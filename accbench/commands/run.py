@@ -6,10 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from accbench.commands.common import add_command
+
+__all__ = ["register", "run"]
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    """Add ``run`` to the CLI."""
+    parser = add_command(
+        subparsers,
         "run",
+        run,
         help="run a sweep (default: demo set, built-in baselines, a small grid)",
         description="Run every model on every song at every grid point; resumes an interrupted run of the "
         "same sweep. Exit status: 0 all tasks succeeded, 1 some failed, 2 error.",
@@ -23,10 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--retry-failed", action="store_true", help="run again the tasks that failed before")
     parser.add_argument("--overwrite", action="store_true", help="replace results of a different sweep in --out")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the sweep; returns 0 when every task succeeded, else 1."""
     from accbench.runner import sweep
 
     result = sweep(

@@ -1,20 +1,49 @@
-"""``accbench train-reference``: train the reference Transformer for one (future visibility, chunk size) point."""
+"""``accbench train-reference``: train the reference Transformer for one (future visibility, chunk size) point.
+
+The options given become the fields of :class:`accbench.reference_training.TrainingConfig` of the same name
+(``--batch-size`` -> ``batch_size``); the others keep that dataclass's defaults (named in the help).
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from accbench.errors import ConfigError
+from accbench.commands.common import add_command, positive_int
 
 __all__ = ["register", "run"]
+
+#: ``(flag, type, help)`` of the options that set a TrainingConfig field; not given, the field keeps its default.
+TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
+    ("--epochs", int, "passes over the training frames (default 4)"),
+    ("--songs", int, "first N songs of the train split (default: all)"),
+    ("--valid-songs", int, "valid-split songs for the epoch loss (default 8)"),
+    ("--batch-size", int, "crops per step (default 16)"),
+    ("--crop-frames", int, "output frames per crop (default 128)"),
+    ("--learning-rate", float, "peak AdamW learning rate (default 0.003)"),
+    (
+        "--anticipation-weight",
+        float,
+        "weight of the auxiliary objective predicting the input of the frame being played (default 0: off)",
+    ),
+    ("--max-steps", int, "stop after this many steps (smoke runs)"),
+    ("--seed", int, "seed of the weights and the crops (default 0)"),
+    ("--device", str, "auto (default: cuda when available, else cpu), cpu or cuda"),
+    ("--threads", positive_int, "torch intra-op threads (default 1)"),
+    ("--cache", Path, "feature cache folder (default $ACCBENCH_CACHE/reference)"),
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-reference`` to the CLI."""
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "train-reference",
+        run,
         help="train the reference Transformer accompanist for one (t_f, k) point on the demo train split",
         description="Train the small causal Transformer of accbench.reference_model with the simulator's visibility "
         "rule applied in training, and save OUT/tf<F>_k<K>.pt (atomically) plus a JSON summary. Evaluate it with "
@@ -23,54 +52,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--future-visibility", type=int, required=True, help="t_f in frames (may be negative)")
     parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call (>= 1)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
-    parser.add_argument("--epochs", type=int, default=4, help="passes over the training frames (default 4)")
-    parser.add_argument("--songs", type=int, help="first N songs of the train split (default: all)")
-    parser.add_argument("--valid-songs", type=int, default=8, help="valid-split songs for the epoch loss (default 8)")
-    parser.add_argument("--batch-size", type=int, default=16, help="crops per step (default 16)")
-    parser.add_argument("--crop-frames", type=int, default=128, help="output frames per crop (default 128)")
-    parser.add_argument("--learning-rate", type=float, default=3e-3, help="peak AdamW learning rate (default 3e-3)")
-    parser.add_argument(
-        "--anticipation-weight",
-        type=float,
-        default=0.0,
-        help="weight of the auxiliary objective predicting the input of the frame being played (default 0: off)",
-    )
-    parser.add_argument("--max-steps", type=int, help="stop after this many steps (smoke runs)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", help="auto (default: cuda when available, else cpu), cpu or cuda")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    parser.add_argument("--cache", type=Path, help="feature cache folder (default $ACCBENCH_CACHE/reference)")
+    for flag, kind, text in TRAINING_OPTIONS:
+        parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, help=text)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and save; returns 0."""
-    from accbench.reference_training import train_reference
+    """Train and save; prints the checkpoint path and returns 0."""
+    from accbench.reference_training import TrainingConfig, train_reference
 
-    if args.threads is not None and args.threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    given = vars(args)
+    config = TrainingConfig(**{f.name: given[f.name] for f in dataclasses.fields(TrainingConfig) if f.name in given})
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     result = train_reference(
-        args.future_visibility,
-        args.chunk_frames,
-        args.out,
-        epochs=args.epochs,
-        songs=args.songs,
-        valid_songs=args.valid_songs,
-        batch_size=args.batch_size,
-        crop_frames=args.crop_frames,
-        learning_rate=args.learning_rate,
-        anticipation_weight=args.anticipation_weight,
-        max_steps=args.max_steps,
-        seed=args.seed,
-        device=args.device,
-        threads=args.threads,
-        cache=args.cache,
-        progress=None if args.quiet else progress,
+        args.future_visibility, args.chunk_frames, args.out, config=config, progress=None if args.quiet else progress
     )
     print(result.path)
     return 0

@@ -1,0 +1,112 @@
+"""What the subcommands share: making a subcommand, the argument definitions several of them take, exit codes.
+
+Every subcommand module has ``register(subparsers)``; it makes its parser with :func:`add_command` (or a group of
+actions with :func:`add_group`) and takes the shared arguments from here, so that an option is spelled, typed
+and explained once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+__all__ = [
+    "EXIT_ERROR",
+    "add_bootstrap_arguments",
+    "add_command",
+    "add_group",
+    "add_model_arguments",
+    "add_patterns",
+    "positive_int",
+    "report_error",
+]
+
+#: Exit status of a command that stopped on an error (bad input, bad config); also argparse's usage error.
+EXIT_ERROR = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction, name: str, handler: Handler, *, help: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Add the subcommand ``name`` run by ``handler(args) -> exit status``; returns its parser for the arguments."""
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def add_group(
+    subparsers: argparse._SubParsersAction, name: str, *, help: str, dest: str, description: str | None = None
+) -> argparse._SubParsersAction:
+    """Add ``name`` with actions (``accbench data demo``); without an action it prints its help and exits 2.
+
+    Returns the subparsers to :func:`add_command` the actions to.
+    """
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    actions = parser.add_subparsers(dest=dest, metavar="ACTION")
+
+    def usage(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return EXIT_ERROR
+
+    parser.set_defaults(handler=usage)
+    return actions
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--model SPEC`` (required) and repeatable ``--model-option KEY=VALUE`` (read with ``parse_model_options``)."""
+    parser.add_argument("--model", required=True, help="built-in name, package.module:factory, adapter spec or plugin")
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for the model factory (repeatable; VALUE is parsed as JSON when possible)",
+    )
+
+
+def add_patterns(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
+    """A repeatable ``flag PATTERN`` (glob of metric or model names), collected in a list (empty: all)."""
+    parser.add_argument(flag, action="append", default=[], metavar="PATTERN", help=help)
+
+
+def add_bootstrap_arguments(parser: argparse.ArgumentParser, defaults: Any, *, given_only: bool = False) -> None:
+    """``--n-boot``, ``--confidence`` and ``--seed`` of the seeded bootstrap intervals.
+
+    Parameters
+    ----------
+    parser : ArgumentParser
+    defaults : object
+        Has ``n_boot``, ``confidence`` and ``seed`` (e.g. ``ReportOptions()``, ``GateConfig()``): the defaults.
+    given_only : bool
+        Leave an option that is not given ``None`` (a config file decides), still naming the default in the help.
+    """
+    for flag, name, kind, what in (
+        ("--n-boot", "n_boot", int, "bootstrap resamples"),
+        ("--confidence", "confidence", float, "interval coverage"),
+        ("--seed", "seed", int, "bootstrap seed"),
+    ):
+        default = getattr(defaults, name)
+        parser.add_argument(
+            flag, type=kind, default=None if given_only else default, help=f"{what} (default {default})"
+        )
+
+
+def report_error(command: str, error: BaseException) -> int:
+    """Print ``accbench COMMAND: error: MESSAGE`` on stderr; returns :data:`EXIT_ERROR`."""
+    print(f"accbench {command}: error: {error}", file=sys.stderr)
+    return EXIT_ERROR
