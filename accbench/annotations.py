@@ -70,9 +70,7 @@ class Annotations:
             intervals = np.asarray(self.chord_intervals, dtype=np.float64).reshape(-1, 2)
             labels = tuple(str(label) for label in self.chord_labels)
             if len(labels) != len(intervals):
-                raise DataError(
-                    f"{len(intervals)} chord intervals but {len(labels)} chord labels", song=self.song
-                )
+                raise DataError(f"{len(intervals)} chord intervals but {len(labels)} chord labels", song=self.song)
             if not np.all(np.isfinite(intervals)) or np.any(intervals[:, 1] <= intervals[:, 0]):
                 raise DataError("chord intervals must be finite with end > start", song=self.song)
             if np.any(intervals[1:, 0] < intervals[:-1, 1] - 1e-9):
@@ -221,9 +219,7 @@ def read_chords(path: str | os.PathLike, *, song: str | None = None) -> tuple[np
         try:
             mir_eval.chord.validate_chord_label(label)
         except mir_eval.chord.InvalidChordException:
-            raise DataError(
-                f"line {number}: invalid chord label {label!r}", song=song, path=str(path)
-            ) from None
+            raise DataError(f"line {number}: invalid chord label {label!r}", song=song, path=str(path)) from None
         intervals.append((start, end))
         labels.append(label)
     return np.asarray(intervals, dtype=np.float64).reshape(-1, 2), tuple(labels)

@@ -105,9 +105,7 @@ def load_audio(
     return audio, int(file_sr)
 
 
-def write_audio_atomic(
-    path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT"
-) -> None:
+def write_audio_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> None:
     """Write ``(channels, n)`` audio to ``path`` atomically (temporary file + rename).
 
     The format follows the file extension (``.wav``, ``.flac``, ``.ogg``); ``subtype`` defaults to 32-bit

@@ -47,9 +47,7 @@ class _Baseline:
 class Silence(_Baseline):
     """Plays silence."""
 
-    def __init__(
-        self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1
-    ) -> None:
+    def __init__(self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1) -> None:
         super().__init__()
         self.info = ModelInfo("silence", "1", sample_rate, hop, channels=channels)
 
@@ -60,19 +58,13 @@ class Silence(_Baseline):
 class Oracle(_Baseline):
     """Plays the reference accompaniment (non-causal: it is handed the whole reference at ``reset``)."""
 
-    def __init__(
-        self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1
-    ) -> None:
+    def __init__(self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1) -> None:
         super().__init__()
-        self.info = ModelInfo(
-            "oracle", "1", sample_rate, hop, channels=channels, causal=False, reference_access="full"
-        )
+        self.info = ModelInfo("oracle", "1", sample_rate, hop, channels=channels, causal=False, reference_access="full")
 
     def reset(self, session: Session) -> None:
         if session.reference is None:
-            raise ModelError(
-                "the oracle needs a reference accompaniment", model="oracle", song=session.song_id
-            )
+            raise ModelError("the oracle needs a reference accompaniment", model="oracle", song=session.song_id)
         super().reset(session)
 
     def step(self, new_input: np.ndarray, ctx: StepContext) -> np.ndarray:
@@ -86,13 +78,9 @@ class Oracle(_Baseline):
 class OracleDelayed(_Baseline):
     """Plays the reference as soon as the visibility rule lets it, delayed by ``max(0, K - t_f * hop)``."""
 
-    def __init__(
-        self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1
-    ) -> None:
+    def __init__(self, sample_rate: int = DEFAULT_SAMPLE_RATE, hop: int = DEFAULT_HOP, channels: int = 1) -> None:
         super().__init__()
-        self.info = ModelInfo(
-            "oracle-delayed", "1", sample_rate, hop, channels=channels, reference_access="visible"
-        )
+        self.info = ModelInfo("oracle-delayed", "1", sample_rate, hop, channels=channels, reference_access="visible")
         self._received = np.zeros((channels, 0), dtype=np.float32)
         self._received_samples = 0
         self._delay = 0
@@ -110,15 +98,11 @@ class OracleDelayed(_Baseline):
 
     def step(self, new_input: np.ndarray, ctx: StepContext) -> np.ndarray:
         if ctx.new_reference is None:
-            raise ModelError(
-                "oracle-delayed needs a reference accompaniment", model="oracle-delayed", call=ctx.index
-            )
+            raise ModelError("oracle-delayed needs a reference accompaniment", model="oracle-delayed", call=ctx.index)
         arrived = ctx.new_reference.shape[1]
         if arrived:
             end = self._received_samples + arrived
-            self._received[:, self._received_samples : end] = match_channels(
-                ctx.new_reference, self.info.channels
-            )
+            self._received[:, self._received_samples : end] = match_channels(ctx.new_reference, self.info.channels)
             self._received_samples = end
         out = self._silence(ctx)
         first = ctx.chunk_start - self._delay  # reference sample played at the chunk's first output sample
@@ -142,11 +126,7 @@ class Mismatch(_Baseline):
 
     def __init__(
         self,
-        accompaniments: Mapping[str, np.ndarray]
-        | Callable[[str], np.ndarray]
-        | np.ndarray
-        | str
-        | None = None,
+        accompaniments: Mapping[str, np.ndarray] | Callable[[str], np.ndarray] | np.ndarray | str | None = None,
         sample_rate: int = DEFAULT_SAMPLE_RATE,
         hop: int = DEFAULT_HOP,
         channels: int = 1,
@@ -178,9 +158,7 @@ class Mismatch(_Baseline):
 
     def reset(self, session: Session) -> None:
         super().reset(session)
-        audio = as_channels_first(
-            self._pick(session.song_id), name="mismatch accompaniment", song=session.song_id
-        )
+        audio = as_channels_first(self._pick(session.song_id), name="mismatch accompaniment", song=session.song_id)
         self._audio = match_channels(audio, self.info.out_channels)
 
     def step(self, new_input: np.ndarray, ctx: StepContext) -> np.ndarray:

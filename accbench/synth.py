@@ -93,9 +93,7 @@ TIMBRES: dict[str, Timbre] = {
         Timbre("organ", (1.0, 0.6, 0.0, 0.35, 0.0, 0.2, 0.0, 0.15), attack_s=0.008, decay_s=0.3, sustain=0.9),
         Timbre("strings", _saw(14, 1.0), attack_s=0.04, decay_s=0.25, sustain=0.85, release_s=0.1),
         Timbre("bass", (1.0, 0.7, 0.35, 0.2, 0.1, 0.05), attack_s=0.006, decay_s=0.12, sustain=0.6),
-        Timbre(
-            "pluck", _saw(12, 1.6), attack_s=0.002, decay_s=0.05, sustain=0.4, release_s=0.08, damping_s=0.6
-        ),
+        Timbre("pluck", _saw(12, 1.6), attack_s=0.002, decay_s=0.05, sustain=0.4, release_s=0.08, damping_s=0.6),
         Timbre("sine", (1.0,), attack_s=0.01, decay_s=0.1, sustain=1.0, release_s=0.03),
     )
 }
@@ -199,8 +197,7 @@ def render_notes(
     velocities = np.broadcast_to(np.asarray(velocity, dtype=np.float64), onsets.shape)
     if not (len(onsets) == len(durations) == len(pitches)):
         raise ValueError(
-            "onsets_s, durations_s and midi_pitches differ in length: "
-            f"{len(onsets)}, {len(durations)}, {len(pitches)}"
+            f"onsets_s, durations_s and midi_pitches differ in length: {len(onsets)}, {len(durations)}, {len(pitches)}"
         )
     if int(sample_rate) != sample_rate or sample_rate <= 0:
         raise ValueError(f"sample_rate must be a positive integer, got {sample_rate!r}")

@@ -251,10 +251,7 @@ def extract(path: str) -> dict:
         "beats": [_number(b) for b in beats],
         "downbeats": [_number(d) for d in downbeats],
         "chords": [[_number(s), label] for s, label in zip(starts, labels, strict=True)],
-        "parts": {
-            voice: [[_number(on), _number(dur), midi] for on, dur, midi, _ in events[voice]]
-            for voice in VOICES
-        },
+        "parts": {voice: [[_number(on), _number(dur), midi] for on, dur, midi, _ in events[voice]] for voice in VOICES},
     }
 
 

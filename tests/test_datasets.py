@@ -388,9 +388,7 @@ def test_musdb_layout(tmp_path):
     loaded = song.load()
     expected = sum(tone(0.5, 200.0 + 100 * i, channels=2) for i in (2, 3, 4))
     np.testing.assert_allclose(loaded.reference, expected, atol=1e-3)
-    bass = load_dataset(
-        f"musdb:{root}", input_stems=["bass"], reference_stems=["drums", "other"], split="train"
-    )
+    bass = load_dataset(f"musdb:{root}", input_stems=["bass"], reference_stems=["drums", "other"], split="train")
     assert [p.name for p in bass[0].files] == ["bass.wav", "drums.wav", "other.wav"]
     (root / "train" / "A Artist - Song" / "vocals.wav").unlink()
     dataset = load_dataset(f"musdb:{root}", on_error="skip")
@@ -431,9 +429,7 @@ def test_moisesdb_layout(tmp_path):
     assert skipped["1c2d-uuid"] == "no vocals stem" and "malformed data.json" in skipped["2e3f-uuid"]
     loaded = song.load()
     np.testing.assert_allclose(loaded.input, 2 * tone(0.5, 300.0, channels=2), atol=1e-4)
-    guitar = load_dataset(
-        f"moisesdb:{root}", input_stems=["guitar"], reference_stems=["bass"], on_error="skip"
-    )
+    guitar = load_dataset(f"moisesdb:{root}", input_stems=["guitar"], reference_stems=["bass"], on_error="skip")
     assert [p.name for p in guitar.get("0a1b-uuid").files] == ["g1.wav", "b1.wav"]
 
 

@@ -35,9 +35,7 @@ def quality_set(cache):
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location(
-        "build_demo_manifest", ROOT / "scripts" / "build_demo_manifest.py"
-    )
+    spec = importlib.util.spec_from_file_location("build_demo_manifest", ROOT / "scripts" / "build_demo_manifest.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -188,9 +186,7 @@ def test_cli_demo_out_round_trips_through_folder_and_manifest(tmp_path, cache, c
             assert la.input.tobytes() == lb.input.tobytes()
             np.testing.assert_allclose(la.annotations.beats, lb.annotations.beats, atol=1e-8)
             np.testing.assert_allclose(la.annotations.downbeats, lb.annotations.downbeats, atol=1e-8)
-            np.testing.assert_allclose(
-                la.annotations.chord_intervals, lb.annotations.chord_intervals, atol=1e-8
-            )
+            np.testing.assert_allclose(la.annotations.chord_intervals, lb.annotations.chord_intervals, atol=1e-8)
             assert la.annotations.chord_labels == lb.annotations.chord_labels
 
 

@@ -93,8 +93,7 @@ def load_dataset(spec: str, **options) -> Dataset:
     kind, separator, path = spec.partition(":")
     if not separator or kind not in _READERS:
         raise DataError(
-            f"unknown dataset spec {spec!r}: use 'demo' or '<kind>:<path>' "
-            f"with kind one of {', '.join(_READERS)}"
+            f"unknown dataset spec {spec!r}: use 'demo' or '<kind>:<path>' with kind one of {', '.join(_READERS)}"
         )
     if not path:
         raise DataError(f"dataset spec {spec!r} has no path")

@@ -360,9 +360,7 @@ def write_demo(
     from accbench.atomic import atomic_write_bytes, atomic_write_text
 
     out = Path(out)
-    dataset = load_demo(
-        songs, tempo=tempo, sample_rate=sample_rate, split=split, cache=cache, soundfont=soundfont
-    )
+    dataset = load_demo(songs, tempo=tempo, sample_rate=sample_rate, split=split, cache=cache, soundfont=soundfont)
     rows = []
     for song in dataset:
         folder = out / song.song_id
@@ -375,9 +373,7 @@ def write_demo(
             folder / "chords.lab",
             "".join(
                 f"{start:.9f}\t{end:.9f}\t{label}\n"
-                for (start, end), label in zip(
-                    annotations.chord_intervals, annotations.chord_labels, strict=True
-                )
+                for (start, end), label in zip(annotations.chord_intervals, annotations.chord_labels, strict=True)
             ),
         )
         atomic_write_text(folder / "split.txt", f"{song.split}\n")

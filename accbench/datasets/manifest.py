@@ -87,9 +87,7 @@ def _paths(value: Any, base: Path, column: str, where: str, song_id: str) -> lis
     elif isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
         parts = [v.strip() for v in value]
     else:
-        raise DataError(
-            f"{where}: column {column!r} must be a path or a list of paths, got {value!r}", song=song_id
-        )
+        raise DataError(f"{where}: column {column!r} must be a path or a list of paths, got {value!r}", song=song_id)
     return [(base / part) if not Path(part).is_absolute() else Path(part) for part in parts]
 
 
@@ -100,9 +98,7 @@ def _one_path(value: Any, base: Path, column: str, where: str, song_id: str) -> 
     return None if paths is None else paths[0]
 
 
-def _song_from_row(
-    row: dict[str, Any], base: Path, where: str, manifest: Path
-) -> tuple[str, Callable[[], Song]]:
+def _song_from_row(row: dict[str, Any], base: Path, where: str, manifest: Path) -> tuple[str, Callable[[], Song]]:
     raw_id = row.get("song_id")
     if not isinstance(raw_id, (str, int)) or not str(raw_id).strip():
         raise DataError(f"{where}: missing song_id", path=str(manifest))
@@ -123,9 +119,7 @@ def _song_from_row(
                 try:
                     sample_rate = int(str(rate))
                 except ValueError:
-                    raise DataError(
-                        f"{where}: sample_rate {rate!r} is not an integer", song=song_id
-                    ) from None
+                    raise DataError(f"{where}: sample_rate {rate!r} is not an integer", song=song_id) from None
         except DataError as error:
             if error.path is None:
                 raise DataError(error.reason, song=song_id, path=str(manifest)) from None
@@ -138,9 +132,7 @@ def _song_from_row(
             annotations=make_annotations(song_id, beats, downbeats, chords),
             split=None if split is None else str(split),
             sample_rate=sample_rate,
-            metadata={
-                key: value for key, value in row.items() if key not in _KNOWN and value not in (None, "")
-            },
+            metadata={key: value for key, value in row.items() if key not in _KNOWN and value not in (None, "")},
         )
 
     return song_id, make
@@ -219,9 +211,7 @@ def _raise(error: DataError) -> Song:
 def _find(folder: Path, stem: str, song_id: str) -> Path | None:
     found = sorted(p for p in folder.glob(f"{stem}.*") if p.suffix.lower() in AUDIO_EXTENSIONS)
     if len(found) > 1:
-        raise DataError(
-            f"several {stem} files: {', '.join(p.name for p in found)}", song=song_id, path=str(folder)
-        )
+        raise DataError(f"several {stem} files: {', '.join(p.name for p in found)}", song=song_id, path=str(folder))
     return found[0] if found else None
 
 
@@ -241,9 +231,7 @@ def load_folder(root: str | Path, *, on_error: str = "raise", check: str = "head
         def make(folder: Path = folder, song_id: str = song_id) -> Song:
             inp = _find(folder, "input", song_id)
             if inp is None:
-                raise DataError(
-                    "no input audio file (wav, flac, ogg, aiff, mp3)", song=song_id, path=str(folder)
-                )
+                raise DataError("no input audio file (wav, flac, ogg, aiff, mp3)", song=song_id, path=str(folder))
             split_file = folder / "split.txt"
             split = None
             if split_file.is_file():
@@ -261,9 +249,7 @@ def load_folder(root: str | Path, *, on_error: str = "raise", check: str = "head
             )
 
         candidates.append((song_id, make))
-    return build_dataset(
-        f"folder:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options
-    )
+    return build_dataset(f"folder:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options)
 
 
 def write_manifest_csv(path: str | Path, rows: list[dict[str, str]]) -> None:

@@ -71,9 +71,7 @@ def _normalise_source(
         if not all(isinstance(p, (str, os.PathLike)) for p in source):
             raise DataError(f"{role} must be a path, a list of paths or an array", song=song_id)
         return paths[0] if len(paths) == 1 else paths
-    raise DataError(
-        f"{role} must be a path, a list of paths or an array, got {type(source).__name__}", song=song_id
-    )
+    raise DataError(f"{role} must be a path, a list of paths or an array, got {type(source).__name__}", song=song_id)
 
 
 def source_paths(source: Path | tuple[Path, ...] | np.ndarray | None) -> tuple[Path, ...]:
@@ -155,18 +153,10 @@ class Song:
         if not isinstance(self.song_id, str) or not self.song_id.strip():
             raise DataError(f"song id must be a non-empty string, got {self.song_id!r}")
         if self.sample_rate is not None:
-            if (
-                isinstance(self.sample_rate, bool)
-                or int(self.sample_rate) != self.sample_rate
-                or self.sample_rate <= 0
-            ):
-                raise DataError(
-                    f"sample rate must be a positive integer, got {self.sample_rate!r}", song=self.song_id
-                )
+            if isinstance(self.sample_rate, bool) or int(self.sample_rate) != self.sample_rate or self.sample_rate <= 0:
+                raise DataError(f"sample rate must be a positive integer, got {self.sample_rate!r}", song=self.song_id)
             object.__setattr__(self, "sample_rate", int(self.sample_rate))
-        object.__setattr__(
-            self, "input", _normalise_source(self.input, "input", self.song_id, self.sample_rate)
-        )
+        object.__setattr__(self, "input", _normalise_source(self.input, "input", self.song_id, self.sample_rate))
         if self.reference is not None:
             object.__setattr__(
                 self,
@@ -183,9 +173,7 @@ class Song:
         """Every audio file the song reads (input first)."""
         return source_paths(self.input) + source_paths(self.reference)
 
-    def _read(
-        self, role: str, source, target_sr: int | None, repairs: list[str]
-    ) -> tuple[np.ndarray, int, int]:
+    def _read(self, role: str, source, target_sr: int | None, repairs: list[str]) -> tuple[np.ndarray, int, int]:
         """Read one source at ``target_sr`` (native rate of its first file when None).
 
         Returns ``(audio, sample_rate, native_rate)``.
@@ -261,9 +249,7 @@ class Song:
             lengths that differ under ``length_policy="error"``, or an excerpt outside the song.
         """
         if length_policy not in ("error", "pad", "trim"):
-            raise DataError(
-                f"length_policy must be 'error', 'pad' or 'trim', got {length_policy!r}", song=self.song_id
-            )
+            raise DataError(f"length_policy must be 'error', 'pad' or 'trim', got {length_policy!r}", song=self.song_id)
         if sample_rate is not None and (
             isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0
         ):
@@ -273,9 +259,7 @@ class Song:
         ref = None
         if self.reference is not None:
             ref, _, reference_native = self._read("reference", self.reference, rate, repairs)
-            inp, ref = self._reconcile(
-                inp, ref, rate, input_native != reference_native, length_policy, repairs
-            )
+            inp, ref = self._reconcile(inp, ref, rate, input_native != reference_native, length_policy, repairs)
         if channels is not None:
             inp = match_channels(inp, int(channels))
             ref = None if ref is None else match_channels(ref, int(channels))
@@ -293,9 +277,7 @@ class Song:
                     raise DataError(f"duration_s must be positive, got {duration_s}", song=self.song_id)
                 wanted = start + round(float(duration_s) * rate)
                 if wanted > stop:
-                    repairs.append(
-                        f"excerpt ends at the end of the song, {(wanted - stop) / rate:.3f} s short"
-                    )
+                    repairs.append(f"excerpt ends at the end of the song, {(wanted - stop) / rate:.3f} s short")
                 stop = min(stop, wanted)
             inp = inp[:, start:stop]
             ref = None if ref is None else ref[:, start:stop]
@@ -398,6 +380,4 @@ def _hash_annotations(digest, annotations: Annotations | None) -> None:
         digest.update(f"{name}:".encode())
         digest.update(b"none" if values is None else np.ascontiguousarray(values, dtype="<f8").tobytes())
     digest.update(b"labels:")
-    digest.update(
-        b"none" if annotations.chord_labels is None else "\n".join(annotations.chord_labels).encode()
-    )
+    digest.update(b"none" if annotations.chord_labels is None else "\n".join(annotations.chord_labels).encode())

@@ -79,12 +79,7 @@ def write_midi(
         array = np.asarray(events, dtype=np.float64).reshape(-1, 3)
         if not 0 <= program <= 127:
             raise ValueError(f"program must be 0-127, got {program}")
-        if (
-            np.any(array[:, 2] < 0)
-            or np.any(array[:, 2] > 127)
-            or np.any(array[:, 1] <= 0)
-            or np.any(array[:, 0] < 0)
-        ):
+        if np.any(array[:, 2] < 0) or np.any(array[:, 2] > 127) or np.any(array[:, 1] <= 0) or np.any(array[:, 0] < 0):
             raise ValueError("events need onset >= 0, duration > 0 and a MIDI pitch 0-127")
         messages = []  # (tick, order, bytes): note-offs (order 0) before note-ons (1) at the same tick
         for onset, duration, pitch in array:

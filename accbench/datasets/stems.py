@@ -80,9 +80,7 @@ def load_slakh(
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML ships with most scientific environments
-        raise DataError(
-            "the Slakh2100 reader needs PyYAML to read metadata.yaml: pip install pyyaml"
-        ) from None
+        raise DataError("the Slakh2100 reader needs PyYAML to read metadata.yaml: pip install pyyaml") from None
 
     root = Path(root)
     _require_dir(root, "Slakh2100")
@@ -111,9 +109,7 @@ def load_slakh(
             candidates.append(
                 (
                     song_id,
-                    _failing(
-                        DataError(f"malformed metadata.yaml: {error}", song=song_id, path=str(metadata_path))
-                    ),
+                    _failing(DataError(f"malformed metadata.yaml: {error}", song=song_id, path=str(metadata_path))),
                 )
             )
             continue
@@ -143,9 +139,7 @@ def load_slakh(
                 ),
             )
         )
-    return build_dataset(
-        f"slakh:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options
-    )
+    return build_dataset(f"slakh:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options)
 
 
 def _failing(error: DataError):
@@ -176,9 +170,7 @@ def load_musdb(
     root = Path(root)
     _require_dir(root, "MUSDB18-HQ")
     if set(input_stems) & set(reference_stems):
-        raise DataError(
-            f"a stem cannot be both input and reference: {sorted(set(input_stems) & set(reference_stems))}"
-        )
+        raise DataError(f"a stem cannot be both input and reference: {sorted(set(input_stems) & set(reference_stems))}")
     if not input_stems:
         raise DataError("input_stems is empty")
     if root.name in ("train", "test"):
@@ -192,9 +184,7 @@ def load_musdb(
             if p.is_dir()
         ]
     if not tracks:
-        raise DataError(
-            "no train/ or test/ track folders found (is this a MUSDB18-HQ folder?)", path=str(root)
-        )
+        raise DataError("no train/ or test/ track folders found (is this a MUSDB18-HQ folder?)", path=str(root))
     candidates: list[Candidate] = []
     for split, track in tracks:
         song_id = track.name
@@ -249,10 +239,7 @@ def load_moisesdb(
             data = json.loads(data_path.read_text(encoding="utf-8"))
             stems = {}
             for stem in data["stems"]:
-                files = [
-                    track / stem["stemName"] / f"{t['id']}.{t.get('extension', 'wav')}"
-                    for t in stem["tracks"]
-                ]
+                files = [track / stem["stemName"] / f"{t['id']}.{t.get('extension', 'wav')}" for t in stem["tracks"]]
                 stems.setdefault(str(stem["stemName"]), []).extend(files)
         except (OSError, ValueError, KeyError, TypeError) as error:
             message = f"malformed data.json: {type(error).__name__}: {error}"
@@ -260,9 +247,7 @@ def load_moisesdb(
             continue
         inputs = [path for name in input_stems for path in stems.get(name, [])]
         reference_names = (
-            [n for n in sorted(stems) if n not in input_stems]
-            if reference_stems is None
-            else list(reference_stems)
+            [n for n in sorted(stems) if n not in input_stems] if reference_stems is None else list(reference_stems)
         )
         references = [path for name in reference_names for path in stems.get(name, [])]
         if not inputs:
@@ -280,6 +265,4 @@ def load_moisesdb(
                 ),
             )
         )
-    return build_dataset(
-        f"moisesdb:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options
-    )
+    return build_dataset(f"moisesdb:{root}", candidates, on_error=on_error, check=check, skipped=skipped, **options)
