@@ -27,8 +27,8 @@ def main() -> None:
     torch.set_num_threads(1)
 
     from accbench.datasets import load_dataset
-    from accbench.reference_model import ReferenceTransformer
-    from accbench.reference_training import load_training_data, train_reference
+    from accbench.models.reference_model import ReferenceTransformer
+    from accbench.models.reference_training import load_training_data, train_reference
     from accbench.simulators import SimulationConfig, run_stream
 
     data = load_training_data("train", args.songs)

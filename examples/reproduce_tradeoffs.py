@@ -37,7 +37,7 @@ TREND_METRICS = (
 
 
 def _train_point(point: tuple[int, int], out: str, settings: dict[str, Any]) -> dict[str, Any]:
-    from accbench.reference_training import train_reference
+    from accbench.models.reference_training import train_reference
 
     future_visibility, chunk_frames = point
 
@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-steps", type=int, default=None, help="cap steps per point (smoke runs)")
     args = parser.parse_args(argv)
 
-    from accbench.reference_model import checkpoint_name
-    from accbench.reference_training import load_training_data
+    from accbench.models.reference_model import checkpoint_name
+    from accbench.models.reference_training import load_training_data
     from accbench.reports.build import build_report
     from accbench.runner import sweep
 
@@ -144,7 +144,7 @@ def trends_markdown(results: pd.DataFrame, checkpoints: Path, points: list[tuple
     table["recency_gap_s"] = table["recency_gap_s"].round(3)
     lines = ["## Mean over test songs per (t_f, k)", "", _markdown(table), "", "## Training", ""]
     rows = []
-    from accbench.reference_model import checkpoint_name
+    from accbench.models.reference_model import checkpoint_name
 
     for point in points:
         summary = checkpoints / checkpoint_name(*point)

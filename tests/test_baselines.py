@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import accbench
-from accbench.baselines import OracleDelayed
+from accbench.models.baselines import OracleDelayed
 
 SR, HOP = 8000, 80
 
@@ -88,7 +88,7 @@ def test_mismatch_without_a_source_is_a_clear_error():
 
 
 def test_load_model_accepts_factory_paths_and_rejects_non_models():
-    model = accbench.load_model("accbench.baselines:Silence", sample_rate=SR, hop=HOP)
+    model = accbench.load_model("accbench.models.baselines:Silence", sample_rate=SR, hop=HOP)
     assert model.info.name == "silence"
     with pytest.raises(accbench.ModelError, match="not a streaming model"):
         accbench.load_model("collections:OrderedDict")

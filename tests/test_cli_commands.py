@@ -80,8 +80,8 @@ def _train_reference_args(argv: list[str]) -> argparse.Namespace:
 
 
 def test_train_reference_options_are_training_config_fields(monkeypatch, tmp_path, capsys):
-    from accbench import reference_training
-    from accbench.reference_training import TrainingConfig
+    from accbench.models import reference_training
+    from accbench.models.reference_training import TrainingConfig
 
     calls = []
 

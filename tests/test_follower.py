@@ -7,8 +7,8 @@ import pytest
 
 import accbench
 from accbench.errors import ModelError
-from accbench.follower import CHORD_LABELS, Follower
 from accbench.models import load_model
+from accbench.models.follower import CHORD_LABELS, Follower
 from accbench.protocol import Session, StepContext
 
 SR, HOP = 22050, 441

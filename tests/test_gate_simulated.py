@@ -20,7 +20,7 @@ from accbench.reports.load import load_run
 from accbench.results import results_frame
 
 api = pytest.importorskip("accbench.api")
-baselines = pytest.importorskip("accbench.baselines")
+baselines = pytest.importorskip("accbench.models.baselines")
 
 METRIC = "test.spectral_agreement"
 SONGS = ("s0", "s1", "s2", "s3", "s4")

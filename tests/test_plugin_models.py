@@ -74,7 +74,7 @@ def test_python_factory_specs_load_the_same_model(plugin):
 def test_models_command_lists_builtins_plugins_and_adapters(plugin, capsys):
     assert _cli(["models"]) == 0
     out = capsys.readouterr().out
-    assert "follower" in out and "accbench.follower:Follower" in out
+    assert "follower" in out and "accbench.models.follower:Follower" in out
     assert "half-input" in out and "plugin accbench-demo-plugin 0.1.0" in out
     assert "subprocess:COMMAND" in out and "torch:package.module:factory" in out
 

@@ -10,7 +10,7 @@ import torch
 
 from accbench import load_model
 from accbench.errors import ConfigError, ModelError
-from accbench.reference_model import (
+from accbench.models.reference_model import (
     DEFAULT_NETWORK,
     N_TARGETS,
     FrameFeatures,
@@ -20,13 +20,13 @@ from accbench.reference_model import (
     song_features,
     visible_frames,
 )
-from accbench.reference_training import SongFrames, TrainingConfig, frame_targets, train_reference
+from accbench.models.reference_training import SongFrames, TrainingConfig, frame_targets, train_reference
 from accbench.simulators import SimulationConfig, run_stream
 from accbench.synth import render_notes
 
 SR, HOP = 22050, 441
 TINY = {"d_model": 16, "heads": 2, "encoder_layers": 1, "decoder_layers": 1, "ffn": 32, "window": 24}
-SPEC = "accbench.reference_model:ReferenceTransformer"
+SPEC = "accbench.models.reference_model:ReferenceTransformer"
 
 
 @pytest.fixture(autouse=True)
@@ -103,7 +103,7 @@ def test_frame_targets_follow_the_notes():
 
 
 def test_decoding_has_hysteresis():
-    from accbench.reference_model import decode_frame
+    from accbench.models.reference_model import decode_frame
 
     def logits(pitch, bass, onset=-5.0):
         row = np.full(N_TARGETS, -5.0, dtype=np.float32)
@@ -209,7 +209,7 @@ def test_streaming_equals_the_training_forward(checkpoint, data, tmp_path):
 
 
 def _decode(row, previous=None):
-    from accbench.reference_model import decode_frame
+    from accbench.models.reference_model import decode_frame
 
     return decode_frame(row, previous)
 

@@ -1,6 +1,6 @@
 """``accbench train-reference``: train the reference Transformer for one (future visibility, chunk size) point.
 
-The options given become the fields of :class:`accbench.reference_training.TrainingConfig` of the same name
+The options given become the fields of :class:`accbench.models.reference_training.TrainingConfig` of the same name
 (``--batch-size`` -> ``batch_size``); the others keep that dataclass's defaults (named in the help).
 """
 
@@ -45,9 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "train-reference",
         run,
         help="train the reference Transformer accompanist for one (t_f, k) point on the demo train split",
-        description="Train the small causal Transformer of accbench.reference_model with the simulator's visibility "
-        "rule applied in training, and save OUT/tf<F>_k<K>.pt (atomically) plus a JSON summary. Evaluate it with "
-        "the model 'reference-transformer' (option checkpoint=OUT or the file).",
+        description="Train the small causal Transformer of accbench.models.reference_model with the simulator's "
+        "visibility rule applied in training, and save OUT/tf<F>_k<K>.pt (atomically) plus a JSON summary. "
+        "Evaluate it with the model 'reference-transformer' (option checkpoint=OUT or the file).",
     )
     parser.add_argument("--future-visibility", type=int, required=True, help="t_f in frames (may be negative)")
     parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call (>= 1)")
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train and save; prints the checkpoint path and returns 0."""
-    from accbench.reference_training import TrainingConfig, train_reference
+    from accbench.models.reference_training import TrainingConfig, train_reference
 
     given = vars(args)
     config = TrainingConfig(**{f.name: given[f.name] for f in dataclasses.fields(TrainingConfig) if f.name in given})

@@ -31,7 +31,7 @@ decoder position ``f`` may attend to encoder position ``i`` iff ``i < clamp((f /
 (:func:`visible_frames`), plus a learned "nothing visible yet" slot. While streaming the same function decides
 which encoder states each decoded frame reads, and the encoder only ever receives the visible samples.
 
-Checkpoints (written by :mod:`accbench.reference_training`) are a dict of a JSON-able ``config`` and a
+Checkpoints (written by :mod:`accbench.models.reference_training`) are a dict of a JSON-able ``config`` and a
 ``state_dict``, loaded with ``torch.load(weights_only=True)``.
 """
 

@@ -1,15 +1,15 @@
-"""Training the reference model (:mod:`accbench.reference_model`) for one (future visibility, chunk size) point.
+"""Training the reference model (:mod:`accbench.models.reference_model`) for one (future visibility, chunk size) point.
 
 Training pairs come from the demo set (:func:`accbench.datasets.load_demo`): the **input features** are computed
 from the rendered soprano audio with the same causal extractor the model streams with
-(:class:`~accbench.reference_model.FrameFeatures`); the **targets** come from the shipped note events (training
+(:class:`~accbench.models.reference_model.FrameFeatures`); the **targets** come from the shipped note events (training
 supervision only; at inference the model hears audio alone): per output frame ``f`` (its centre at
 ``(f + 0.5) * hop`` samples, notes placed at ``round(onset_s * sample_rate)`` like the synthesiser) the pitch
 classes sounding in alto, tenor and bass, the bass pitch class (or "none") and whether any accompaniment note
 starts inside the frame.
 
 Each step trains on random crops of ``crop_frames`` output frames with teacher forcing; the cross-attention mask
-is the simulator's visibility rule (:func:`~accbench.reference_model.visible_frames`), built from absolute frame
+is the simulator's visibility rule (:func:`~accbench.models.reference_model.visible_frames`), built from absolute frame
 indices so chunk boundaries fall where the simulator puts them. An epoch is as many crops as cover the training
 frames once. Features and targets of a split are computed once and cached under
 ``$ACCBENCH_CACHE/reference/`` (atomic writes), so a grid of points shares them.
@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from accbench.atomic import atomic_path, atomic_write_text
 from accbench.errors import ConfigError
-from accbench.reference_model import (
+from accbench.models.reference_model import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
     DEFAULT_FEATURES,
@@ -191,7 +191,7 @@ def load_training_data(
         The first ``songs`` songs of the split; ``None`` for all.
     sample_rate, hop : int
     features : dict or None
-        :class:`~accbench.reference_model.FrameFeatures` parameters (default :data:`DEFAULT_FEATURES`).
+        :class:`~accbench.models.reference_model.FrameFeatures` parameters (default :data:`DEFAULT_FEATURES`).
     cache : path or None
         Folder of the cached arrays (default ``$ACCBENCH_CACHE/reference``).
     progress : callable or None
@@ -378,7 +378,7 @@ class TrainingConfig:
     threads : int or None
         Intra-op threads (default 1); ``None`` keeps torch's setting.
     network : dict or None
-        Overrides of :data:`~accbench.reference_model.DEFAULT_NETWORK`.
+        Overrides of :data:`~accbench.models.reference_model.DEFAULT_NETWORK`.
     max_steps : int or None
         Stop after this many steps in total (tests, smoke runs).
     cache : path or None
@@ -410,7 +410,8 @@ class TrainingConfig:
             raise ConfigError(f"unknown network option(s): {', '.join(unknown)}")
 
     def network_params(self) -> dict[str, Any]:
-        """:data:`~accbench.reference_model.DEFAULT_NETWORK` with the overrides (and the anticipation head when on)."""
+        """:data:`~accbench.models.reference_model.DEFAULT_NETWORK` with the overrides (and the anticipation head
+        when on)."""
         params = {**DEFAULT_NETWORK, **(self.network or {})}
         if self.anticipation_weight > 0:
             params["anticipation"] = True

@@ -31,12 +31,12 @@ ENTRY_POINT_GROUP = "accbench.models"
 
 #: Built-in models: name -> "module:factory" (imported only when used).
 BUILTIN_MODELS: dict[str, str] = {
-    "silence": "accbench.baselines:Silence",
-    "oracle": "accbench.baselines:Oracle",
-    "oracle-delayed": "accbench.baselines:OracleDelayed",
-    "mismatch": "accbench.baselines:Mismatch",
-    "follower": "accbench.follower:Follower",
-    "reference-transformer": "accbench.reference_model:ReferenceTransformer",
+    "silence": "accbench.models.baselines:Silence",
+    "oracle": "accbench.models.baselines:Oracle",
+    "oracle-delayed": "accbench.models.baselines:OracleDelayed",
+    "mismatch": "accbench.models.baselines:Mismatch",
+    "follower": "accbench.models.follower:Follower",
+    "reference-transformer": "accbench.models.reference_model:ReferenceTransformer",
 }
 
 _ADAPTER_PREFIXES: dict[str, str] = {
