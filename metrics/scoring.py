@@ -56,6 +56,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
@@ -89,17 +90,11 @@ GROUPS = tuple(METRICS)
 _BY_NAME = {group.name: group for group in GROUP_LIST}
 
 
-class _MetricValues(Mapping[str, float]):
-    """``Scores.values``: the same read-only mapping as the :class:`Scores` itself, also callable.
-
-    ``scores.values["beat.f_measure"]`` and ``scores.values.items()`` (the attribute of earlier versions) and
-    ``scores.values()`` (the :class:`~collections.abc.Mapping` method: a view of the floats) all work.
-    """
+class _ReadOnlyMetrics(Mapping[str, float]):
+    """A read-only mapping of metric name to value over ``self._data`` (the base of both classes below)."""
 
     __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, float]) -> None:
-        self._data = data
+    _data: Mapping[str, float]
 
     def __getitem__(self, name: str) -> float:
         return self._data[name]
@@ -110,6 +105,19 @@ class _MetricValues(Mapping[str, float]):
     def __len__(self) -> int:
         return len(self._data)
 
+
+class _MetricValues(_ReadOnlyMetrics):
+    """``Scores.values``: the same read-only mapping as the :class:`Scores` itself, also callable.
+
+    ``scores.values["beat.f_measure"]`` and ``scores.values.items()`` (the attribute of earlier versions) and
+    ``scores.values()`` (the :class:`~collections.abc.Mapping` method: a view of the floats) all work.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Mapping[str, float]) -> None:
+        self._data = data
+
     def __call__(self):
         return self._data.values()
 
@@ -117,7 +125,7 @@ class _MetricValues(Mapping[str, float]):
         return repr(dict(self._data))
 
 
-class Scores(Mapping[str, float]):
+class Scores(_ReadOnlyMetrics):
     """The result of :func:`score`: a read-only mapping of metric name to value, with facts about the scoring.
 
     Iterate it, index it, ``len`` it, test ``name in scores``, call ``.items()``, ``.keys()``, ``.values()``;
@@ -141,7 +149,7 @@ class Scores(Mapping[str, float]):
         that a spectral one is not comparable to CLAP).
     """
 
-    __slots__ = ("_values", "info", "notes", "ref_source", "skipped")
+    __slots__ = ("info", "notes", "ref_source", "skipped")
 
     def __init__(
         self,
@@ -153,7 +161,7 @@ class Scores(Mapping[str, float]):
         info: Mapping[str, str] | None = None,
     ) -> None:
         fields = {
-            "_values": MappingProxyType({name: float(value) for name, value in (values or {}).items()}),
+            "_data": MappingProxyType({name: float(value) for name, value in (values or {}).items()}),
             "ref_source": MappingProxyType(dict(ref_source or {})),
             "skipped": MappingProxyType(dict(skipped or {})),
             "notes": tuple(notes),
@@ -168,31 +176,22 @@ class Scores(Mapping[str, float]):
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Scores is read-only: cannot delete {name!r}")
 
-    def __getitem__(self, name: str) -> float:
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
     @property
     def values(self) -> _MetricValues:  # type: ignore[override]
         """The metric mapping; ``scores.values()`` is the Mapping method (a view of the floats)."""
-        return _MetricValues(self._values)
+        return _MetricValues(self._data)
 
     def __repr__(self) -> str:
-        return f"Scores({dict(self._values)!r}, ref_source={dict(self.ref_source)!r}, skipped={dict(self.skipped)!r})"
+        return f"Scores({dict(self._data)!r}, ref_source={dict(self.ref_source)!r}, skipped={dict(self.skipped)!r})"
 
     def __reduce__(self) -> tuple:
-        parts = (dict(self._values), dict(self.ref_source), dict(self.skipped), self.notes, dict(self.info))
+        parts = (dict(self._data), dict(self.ref_source), dict(self.skipped), self.notes, dict(self.info))
         return _rebuild_scores, parts
 
     def to_dict(self) -> dict[str, float | str]:
         """One flat results-table row: the metric columns, then ``ref_source``, ``ref_source_beats``,
         ``ref_source_chords``, ``skipped`` (``"metric: reason; ..."``), ``notes`` and the info facts."""
-        row: dict[str, float | str] = dict(self._values)
+        row: dict[str, float | str] = dict(self._data)
         beats, chords = self.ref_source.get("beats", NO_SOURCE), self.ref_source.get("chords", NO_SOURCE)
         row["ref_source"] = beats if beats == chords else f"beats: {beats}; chords: {chords}"
         row["ref_source_beats"] = beats
@@ -325,8 +324,12 @@ def _mono_sum(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return mix.astype(np.float32)[np.newaxis, :]
 
 
+@dataclass(eq=False)
 class SongAnalyses:
     """What a group's ``evaluate`` reads: one song's mono signals, their cached analyses and its references.
+
+    Built from ``signals`` (the checked mono ``"input"``, ``"output"`` and optional ``"reference"`` arrays)
+    and the fields below.
 
     Attributes
     ----------
@@ -345,35 +348,34 @@ class SongAnalyses:
     cache : AnalysisCache
     song : str or None
         Song id for messages.
+    backends : mapping of str to str
+        ``"beat_tracker"`` and ``"chord_estimator"`` of every analysis.
     options : mapping
         Per-group options, e.g. ``options["embedding"]`` for the embedding group.
     ref_source : dict of str to str
         The resolver's choice of reference sources (see the module docstring).
     """
 
-    def __init__(
-        self,
-        signals: Mapping[str, np.ndarray | None],
-        sample_rate: int,
-        *,
-        annotations: Annotations | None,
-        events: pd.DataFrame | None,
-        cache: AnalysisCache,
-        song: str | None,
-        backends: Mapping[str, str],
-        options: Mapping[str, Any],
-    ) -> None:
-        self.sample_rate = sample_rate
-        self.annotations = annotations
-        self.events = events
-        self.cache = cache
-        self.song = song
-        self.options = options
-        self._backends = backends
+    signals: InitVar[Mapping[str, np.ndarray | None]]
+    sample_rate: int
+    _: KW_ONLY
+    annotations: Annotations | None
+    events: pd.DataFrame | None
+    cache: AnalysisCache
+    song: str | None
+    backends: Mapping[str, str]
+    options: Mapping[str, Any]
+    input: AnalysedSignal = field(init=False)
+    output: AnalysedSignal = field(init=False)
+    reference: AnalysedSignal | None = field(init=False)
+    ref_source: dict[str, str] = field(init=False)
+
+    def __post_init__(self, signals: Mapping[str, np.ndarray | None]) -> None:
         self.input = self._signal(signals["input"])
         self.output = self._signal(signals["output"])
         reference = signals.get("reference")
         self.reference = None if reference is None else self._signal(reference)
+        annotations = self.annotations
         self.ref_source = {
             "beats": self._source(annotations is not None and annotations.has_beats),
             "chords": self._source(annotations is not None and annotations.has_chords),
@@ -381,7 +383,7 @@ class SongAnalyses:
         }
 
     def _signal(self, audio: np.ndarray) -> AnalysedSignal:
-        return AnalysedSignal(audio, self.sample_rate, self.cache, self._backends)
+        return AnalysedSignal(audio, self.sample_rate, self.cache, self.backends)
 
     def _source(self, annotated: bool) -> str:
         if annotated:

@@ -26,8 +26,10 @@ from accbench.results import CONFIG_COLUMNS, GROUP_COLUMNS, metric_columns, metr
 
 __all__ = [
     "AGGREGATE_COLUMNS",
+    "CONFIDENCE",
     "CONTEXT_COLUMNS",
     "GROUP_COLUMNS",
+    "N_BOOT",
     "aggregate",
     "bootstrap_mean",
     "config_table",
@@ -44,6 +46,12 @@ AGGREGATE_COLUMNS = (*_KEY_COLUMNS, *CONTEXT_COLUMNS, *_VALUE_COLUMNS)
 """Columns of the aggregate table, in order (context columns the run lacks are left out)."""
 
 
+N_BOOT = 2000
+"""Bootstrap resamples of every interval unless asked otherwise (aggregates, baselines, reports, the gate)."""
+CONFIDENCE = 0.95
+"""Coverage of every interval unless asked otherwise (the 2.5th and 97.5th percentiles)."""
+
+
 def group_seed(seed: int, *key: object) -> int:
     """A bootstrap seed for one group, derived from the run seed and the group's key (stable across runs)."""
     text = "\x1f".join(str(part) for part in key)
@@ -53,8 +61,8 @@ def group_seed(seed: int, *key: object) -> int:
 def bootstrap_mean(
     values: Sequence[float] | np.ndarray,
     *,
-    n_boot: int = 2000,
-    confidence: float = 0.95,
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> tuple[float, float, float]:
     """Mean of ``values`` and its percentile-bootstrap interval.
@@ -64,9 +72,9 @@ def bootstrap_mean(
     values : array_like, shape (n,)
         One value per song. NaN values are dropped.
     n_boot : int
-        Bootstrap resamples (default 2000).
+        Bootstrap resamples (default :data:`N_BOOT`).
     confidence : float
-        Interval coverage in (0, 1) (default 0.95: the 2.5th and 97.5th percentiles).
+        Interval coverage in (0, 1) (default :data:`CONFIDENCE`).
     seed : int
         Seed of the resampling (``numpy.random.default_rng``).
 
@@ -139,8 +147,8 @@ def aggregate(
     results: pd.DataFrame,
     metrics: Sequence[str] | None = None,
     *,
-    n_boot: int = 2000,
-    confidence: float = 0.95,
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Mean and bootstrap interval over songs per (model, model_version, config_id, metric).
@@ -152,9 +160,9 @@ def aggregate(
     metrics : sequence of str, optional
         Metric columns to aggregate; default all.
     n_boot : int
-        Bootstrap resamples per group.
+        Bootstrap resamples per group (default :data:`N_BOOT`).
     confidence : float
-        Interval coverage (default 0.95).
+        Interval coverage (default :data:`CONFIDENCE`).
     seed : int
         Run-level bootstrap seed; each group's draw is seeded from it and the group key.
 

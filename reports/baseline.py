@@ -32,7 +32,7 @@ import pandas as pd
 
 from accbench.atomic import atomic_write_text
 from accbench.errors import DataError
-from accbench.reports.aggregate import CONTEXT_COLUMNS, aggregate, per_song
+from accbench.reports.aggregate import CONFIDENCE, CONTEXT_COLUMNS, N_BOOT, aggregate, per_song
 from accbench.reports.load import select_metrics
 from accbench.results import GROUP_COLUMNS, Run, metric_columns
 
@@ -94,8 +94,8 @@ def make_baseline(
     *,
     metrics: Iterable[str] | None = None,
     models: Iterable[str] | None = None,
-    n_boot: int = 2000,
-    confidence: float = 0.95,
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> dict:
     """The baseline document (a JSON-ready dict) of a loaded run.

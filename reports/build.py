@@ -15,7 +15,7 @@ from pathlib import Path
 
 from accbench.atomic import atomic_write_text
 from accbench.errors import ConfigError, DataError
-from accbench.reports.aggregate import aggregate
+from accbench.reports.aggregate import CONFIDENCE, N_BOOT, aggregate
 from accbench.reports.html import render_html
 from accbench.reports.load import dataset_name, load_run, model_labels, select_metrics
 from accbench.reports.markdown import render_markdown
@@ -87,8 +87,8 @@ class ReportOptions:
     plot_metrics: list[str] = field(default_factory=list)
     formats: tuple[str, ...] = ("png",)
     plots: bool = True
-    n_boot: int = 2000
-    confidence: float = 0.95
+    n_boot: int = N_BOOT
+    confidence: float = CONFIDENCE
     seed: int = 0
     audio_songs: list[str] | int = 2
     audio_seconds: float = 10.0

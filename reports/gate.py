@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from accbench.errors import ConfigError
-from accbench.reports.aggregate import bootstrap_mean, group_seed, per_song
+from accbench.reports.aggregate import CONFIDENCE, N_BOOT, bootstrap_mean, group_seed, per_song
 from accbench.reports.baseline import Baseline, metric_version
 from accbench.reports.markdown import escape_cell
 from accbench.results import Run, metric_columns, metric_spec
@@ -82,9 +82,10 @@ class GateConfig:
     default_tolerance : float or str
         Tolerance of metrics no pattern matches (default ``"auto"``).
     confidence : float
-        Coverage of the bootstrap interval of the difference (default 0.95).
+        Coverage of the bootstrap interval of the difference (default
+        :data:`~accbench.reports.aggregate.CONFIDENCE`).
     n_boot : int
-        Bootstrap resamples (default 2000).
+        Bootstrap resamples (default :data:`~accbench.reports.aggregate.N_BOOT`).
     seed : int
         Bootstrap seed (default 0).
     allow_missing : bool
@@ -100,8 +101,8 @@ class GateConfig:
     models: list[str] = field(default_factory=list)
     tolerance: dict[str, float | str] = field(default_factory=dict)
     default_tolerance: float | str = "auto"
-    confidence: float = 0.95
-    n_boot: int = 2000
+    confidence: float = CONFIDENCE
+    n_boot: int = N_BOOT
     seed: int = 0
     allow_missing: bool = False
     allow_data_change: bool = False
@@ -250,7 +251,8 @@ class Verdict:
 
     ``delta_*`` are ``current - baseline`` in the metric's unit (mean over paired songs and its interval);
     ``status`` is ``"pass"``, ``"improvement"``, ``"regression"``, ``"error"`` (not comparable, not allowed)
-    or ``"skipped"`` (not comparable, allowed).
+    or ``"skipped"`` (not comparable, allowed). A verdict that compared nothing keeps the defaults: no songs,
+    and NaN for every number it could not compute.
     """
 
     model: str
@@ -260,13 +262,13 @@ class Verdict:
     direction: str
     unit: str
     status: str
-    n_songs: int
-    baseline_mean: float
-    current_mean: float
-    delta_mean: float
-    delta_low: float
-    delta_high: float
-    tolerance: float
+    n_songs: int = 0
+    baseline_mean: float = math.nan
+    current_mean: float = math.nan
+    delta_mean: float = math.nan
+    delta_low: float = math.nan
+    delta_high: float = math.nan
+    tolerance: float = math.nan
     message: str = ""
     baseline_version: str = ""
     current_version: str = ""
@@ -490,22 +492,11 @@ def _judge(
         "baseline_version": entry.model_version,  # type: ignore[attr-defined]
         "current_version": current_version,
     }
-    nan = float("nan")
 
     def not_comparable(kind: str, message: str, allowed: bool) -> Verdict:
         issues.append(Issue(kind, message, error=not allowed, model=model, config_id=config_id, metric=metric))
-        return Verdict(
-            **base,
-            status="skipped" if allowed else "error",
-            n_songs=0,
-            baseline_mean=entry.mean,  # type: ignore[attr-defined]
-            current_mean=nan,
-            delta_mean=nan,
-            delta_low=nan,
-            delta_high=nan,
-            tolerance=nan,
-            message=message,
-        )
+        status = "skipped" if allowed else "error"
+        return Verdict(**base, status=status, baseline_mean=entry.mean, message=message)  # type: ignore[attr-defined]
 
     if model in ambiguous:
         return not_comparable("ambiguous_model", f"model {model!r} has several versions in the run", False)

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from accbench.reports.aggregate import CONFIDENCE
 from accbench.reports.load import dataset_name
 from accbench.reports.markdown import format_interval, format_number
 from accbench.reports.players import Clip, SongClips
@@ -287,7 +288,7 @@ def render_html(
     failures: pd.DataFrame | None = None,
     clips: Sequence[SongClips] = (),
     title: str = "accbench report",
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     set_metrics: pd.DataFrame | None = None,
 ) -> str:
     """The report page.

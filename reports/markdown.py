@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from accbench.reports.aggregate import CONFIDENCE
 from accbench.reports.load import dataset_name
 
 __all__ = ["escape_cell", "format_interval", "render_markdown", "summary_tables"]
@@ -117,10 +118,13 @@ def render_markdown(
     manifest: dict | None = None,
     failures: pd.DataFrame | None = None,
     title: str = "accbench report",
-    confidence: float = 0.95,
+    confidence: float = CONFIDENCE,
     max_failures: int = 20,
 ) -> str:
     """The Markdown report of a run.
+
+    A title, the run's provenance (from the manifest), one table per metric group with the mean and interval
+    of each (model, config), and the failures.
 
     Parameters
     ----------

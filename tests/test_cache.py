@@ -256,3 +256,46 @@ def test_the_scoring_call_convention_still_works():
     analysis.chords(audio, SR, cache=cache, content_hash=h, estimator="default")
     analysis.key(audio, SR, cache=cache, content_hash=h)
     assert cache.computed["chroma"] == 1 and cache.hits["chroma"] == 1
+
+
+def test_analyzer_docstrings_get_the_shared_parameter_entries():
+    @cached("documented", version="1")
+    def documented(audio, sample_rate, *, level: float = 1.0) -> dict:
+        """Summary.
+
+        Parameters
+        ----------
+        level : float
+            A level.
+
+        Returns
+        -------
+        dict
+        """
+        return {}
+
+    @uses_cache
+    def no_section(audio, sample_rate) -> dict:
+        """Summary.
+
+        Returns
+        -------
+        dict
+        """
+        return {}
+
+    def entries(function) -> list[str]:
+        lines = inspect.getdoc(function).splitlines()
+        return [line.split(" : ")[0] for line in lines if " : " in line and not line.startswith(" ")]
+
+    assert entries(documented) == ["audio", "sample_rate", "level", "cache", "content_hash"]
+    assert entries(no_section) == ["audio", "sample_rate", "cache", "content_hash"]
+    doc = inspect.getdoc(no_section).splitlines()
+    assert doc[:4] == ["Summary.", "", "Parameters", "----------"]
+    assert doc[-4:] == ["", "Returns", "-------", "dict"]
+    assert "    Hz of ``audio``." in doc
+    assert documented.__wrapped__.__doc__.count(" : ") == 1  # the analyzer's own docstring is unchanged
+    for analyzer in (analysis.beats, analysis.chords, analysis.onsets, analysis.chroma, analysis.key):
+        assert entries(analyzer)[:2] == ["audio", "sample_rate"]
+        assert entries(analyzer)[-2:] == ["cache", "content_hash"]
+    assert uses_cache(lambda audio, sample_rate: None).__doc__ is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,6 +20,7 @@ from accbench.reports.gate import (
     EXIT_PASS,
     EXIT_REGRESSION,
     GateConfig,
+    Verdict,
     load_gate_config,
     paired_bootstrap,
     resolve_tolerance,
@@ -226,3 +228,23 @@ def test_cli_baseline_save_and_gate_exit_codes(tmp_path: Path, capsys: pytest.Ca
     assert _cli(["gate", str(tmp_path / "nowhere"), "--baseline", str(baseline), "--quiet"]) == EXIT_ERROR
     assert _cli(["gate", str(worse), "--baseline", str(tmp_path / "none.json"), "--quiet"]) == EXIT_ERROR
     assert _cli(["gate", str(worse), "--baseline", str(baseline), "--tolerance", "oops", "--quiet"]) == EXIT_ERROR
+
+
+def test_a_verdict_that_compared_nothing_has_no_numbers():
+    verdict = Verdict("m", "c", "c (k=1ms)", "beat.f_measure", "higher", "", "skipped", baseline_mean=0.5)
+    assert verdict.n_songs == 0 and verdict.baseline_mean == 0.5
+    numbers = (verdict.current_mean, verdict.delta_mean, verdict.delta_low, verdict.delta_high, verdict.tolerance)
+    assert all(np.isnan(numbers))
+
+
+def test_every_bootstrap_default_comes_from_one_home():
+    from accbench.reports import aggregate, baseline, build, html, markdown
+
+    assert (GateConfig().n_boot, GateConfig().confidence) == (aggregate.N_BOOT, aggregate.CONFIDENCE)
+    assert (build.ReportOptions().n_boot, build.ReportOptions().confidence) == (aggregate.N_BOOT, aggregate.CONFIDENCE)
+    for function in (aggregate.bootstrap_mean, aggregate.aggregate, baseline.make_baseline):
+        parameters = inspect.signature(function).parameters
+        assert parameters["n_boot"].default == aggregate.N_BOOT
+        assert parameters["confidence"].default == aggregate.CONFIDENCE
+    for function in (markdown.render_markdown, html.render_html):
+        assert inspect.signature(function).parameters["confidence"].default == aggregate.CONFIDENCE

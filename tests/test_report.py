@@ -106,7 +106,7 @@ def _hostile_run(tmp_path: Path, *, audio: bool = True) -> Path:
             }
         ]
     )
-    return write_run(tmp_path / "run", table, failures=failures, audio=audio, audio_seconds=0.5)
+    return write_run(tmp_path / "run", table, failures=failures, audio_seconds=0.5 if audio else 0.0)
 
 
 def test_build_report_writes_every_file_and_escapes_user_strings(tmp_path: Path) -> None:

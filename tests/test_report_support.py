@@ -149,10 +149,9 @@ def write_run(
     manifest: dict | None = None,
     failures: pd.DataFrame | None = None,
     fmt: str = "parquet",
-    audio: bool = False,
-    audio_seconds: float = 1.0,
+    audio_seconds: float = 0.0,
 ) -> Path:
-    """Write a run folder like the sweep runner's."""
+    """Write a run folder like the sweep runner's, with ``audio_seconds`` of sine audio per song (0: none)."""
     folder.mkdir(parents=True, exist_ok=True)
     if fmt == "parquet":
         results.to_parquet(folder / "results.parquet", index=False)
@@ -161,7 +160,7 @@ def write_run(
     (folder / "manifest.json").write_text(json.dumps(manifest if manifest is not None else make_manifest(results)))
     if failures is not None:
         failures.to_csv(folder / "failures.csv", index=False)
-    if audio:
+    if audio_seconds > 0:
         n = int(audio_seconds * SAMPLE_RATE)
         t = np.arange(n) / SAMPLE_RATE
         for index, song in enumerate(sorted(results["song"].unique())):
