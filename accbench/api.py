@@ -132,16 +132,11 @@ def simulate(
     owned = isinstance(model, str)
     loaded = load_model(model, **(model_options or {})) if owned else load_model(model)
     try:
-        info = loaded.info
+        future_visibility = to_frames(future_visibility, "future_visibility", loaded.info)
+        chunk_frames = to_frames(chunk_frames, "chunk_frames", loaded.info)
+        # The parameters are SimulationConfig's fields, named and ordered alike.
         config = SimulationConfig(
-            future_visibility=to_frames(future_visibility, "future_visibility", info),
-            chunk_frames=to_frames(chunk_frames, "chunk_frames", info),
-            latency=latency,
-            input_latency_ms=input_latency_ms,
-            output_latency_ms=output_latency_ms,
-            on_miss=on_miss,
-            seed=seed,
-            lenient=lenient,
+            future_visibility, chunk_frames, latency, input_latency_ms, output_latency_ms, on_miss, seed, lenient
         )
         return run_song(loaded, SongAudio(song_id, input, reference, sample_rate), config).result
     finally:

@@ -109,6 +109,7 @@ class Session:
     Parameters
     ----------
     song_id : str
+        The song's id, as in results and error messages.
     sample_rate : int
         Hz (the model's own rate).
     hop : int

@@ -56,6 +56,7 @@ class SongAudio:
     Attributes
     ----------
     song_id : str
+        Names the song in results rows and error messages.
     input : ndarray or path
         ``(channels, n)`` or ``(n,)`` samples, or an audio file.
     reference : ndarray, path or None
@@ -79,6 +80,7 @@ class PreparedSong:
     Attributes
     ----------
     song_id : str
+        As given (:attr:`SongAudio.song_id`).
     input : ndarray, float32, shape (channels, n_samples)
         At ``sample_rate`` Hz, ``channels`` the model's input channels.
     reference : ndarray, float32, shape (channels, n_samples), or None

@@ -314,6 +314,11 @@ class _Plan:
             return int(self.planned[index])
         return seconds_to_samples_ceil(elapsed_s, self.sample_rate)
 
+    def session(self, song_id: str, seed: int, reference: np.ndarray | None) -> Session:
+        """What the model is told at ``reset``: the song, this plan's timing (in :class:`Session`'s field order)."""
+        timing = self.sample_rate, self.hop, self.future_visibility, self.chunk_frames, self.n_samples
+        return Session(song_id, *timing, seed, reference)
+
     def attrs(self) -> dict[str, Any]:
         """The event log's ``DataFrame.attrs``."""
         return {
@@ -456,17 +461,7 @@ def run_stream(
     plan = _Plan.make(config, info, input_audio.shape[1])
     context = {"model": info.name, "song": song_id, "config": config.describe(info)}
     full_reference, visible_reference = _reference_views(info, reference)
-    session = Session(
-        song_id=song_id,
-        sample_rate=plan.sample_rate,
-        hop=plan.hop,
-        future_visibility=config.future_visibility,
-        chunk_frames=config.chunk_frames,
-        n_samples=plan.n_samples,
-        seed=config.seed,
-        reference=full_reference,
-    )
-    _reset(model, session, context)
+    _reset(model, plan.session(song_id, config.seed, full_reference), context)
     validate = _Validator(info, plan.chunk, config.lenient, context)
     output, rows, repairs = _stream(model, input_audio, visible_reference, plan, validate, context)
     events = _event_log(rows, repairs, plan)

@@ -37,6 +37,31 @@ def test_add_command_and_add_group(capsys):
     assert "the first" in one.description
 
 
+def test_description_is_the_handlers_docstring_and_options_reach_fields_by_name():
+    parser, subparsers = _parser()
+
+    def handler(args: argparse.Namespace) -> int:
+        """Do the thing,
+        over two lines."""
+        return 0
+
+    command = common.add_command(subparsers, "cmd", handler, help="one line")
+    assert command.description == "Do the thing,\nover two lines."
+    assert "Do the thing, over two lines." in " ".join(command.format_help().split())
+
+    @dataclasses.dataclass
+    class Config:
+        on_miss: str = "truncate"
+        seed: int = 0
+
+    command.add_argument("--on-miss")
+    command.add_argument("--seed", type=int, default=argparse.SUPPRESS)  # not given: the field keeps its default
+    command.add_argument("--other")
+    args = parser.parse_args(["cmd", "--on-miss", "drop", "--other", "x"])
+    assert common.option_fields(Config, args) == {"on_miss": "drop"}
+    assert common.option_fields(Config, parser.parse_args(["cmd", "--seed", "3"])) == {"on_miss": None, "seed": 3}
+
+
 @pytest.mark.parametrize("text", ["0", "-3", "two", "1.5"])
 def test_positive_int_refuses(text):
     with pytest.raises(argparse.ArgumentTypeError, match=f"expected a positive integer, got {text!r}"):

@@ -78,37 +78,17 @@ def test_simulate_writes_audio_events_and_summary(tmp_path, capsys):
     assert oct((tmp_path / "out.wav").stat().st_mode & 0o777) != oct(0o600)
 
 
+def _simulate_missing_input(tmp_path, *visibility: str) -> int:
+    """``accbench simulate`` of the ``silence`` model on a file that does not exist."""
+    argv = ["simulate", "--model", "silence", "--input", str(tmp_path / "missing.wav"), *visibility]
+    return main([*argv, "--chunk-frames", "1"])
+
+
 def test_simulate_reports_errors_without_traceback(tmp_path, capsys):
-    code = main(
-        [
-            "simulate",
-            "--model",
-            "silence",
-            "--input",
-            str(tmp_path / "missing.wav"),
-            "--future-visibility",
-            "0",
-            "--chunk-frames",
-            "1",
-        ]
-    )
-    assert code == 2
+    assert _simulate_missing_input(tmp_path, "--future-visibility", "0") == 2
     err = capsys.readouterr().err
     assert "file not found" in err and "missing.wav" in err and "Traceback" not in err
-    code = main(
-        [
-            "simulate",
-            "--model",
-            "silence",
-            "--input",
-            str(tmp_path / "missing.wav"),
-            "--future-visibility-ms",
-            "-205",
-            "--chunk-frames",
-            "1",
-        ]
-    )
-    assert code == 2
+    assert _simulate_missing_input(tmp_path, "--future-visibility-ms", "-205") == 2
 
 
 def test_negative_durations_need_no_equals_sign():

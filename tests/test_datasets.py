@@ -433,17 +433,19 @@ def test_moisesdb_layout(tmp_path):
     assert [p.name for p in guitar.get("0a1b-uuid").files] == ["g1.wav", "b1.wav"]
 
 
-def test_bad_specs(tmp_path):
-    with pytest.raises(DataError, match="unknown dataset spec"):
-        load_dataset("mp3s:/music")
-    with pytest.raises(DataError, match="has no path"):
-        load_dataset("folder:")
-    with pytest.raises(DataError, match="not found"):
-        load_dataset(f"folder:{tmp_path / 'missing'}")
-    with pytest.raises(DataError, match="Slakh"):
-        load_dataset(f"slakh:{tmp_path}")
-    with pytest.raises(DataError, match="on_error"):
-        load_dataset(f"folder:{tmp_path}", on_error="ignore")
+@pytest.mark.parametrize(
+    ("spec", "options", "message"),
+    [
+        ("mp3s:/music", {}, "unknown dataset spec"),
+        ("folder:", {}, "has no path"),
+        ("folder:{tmp}/missing", {}, "not found"),
+        ("slakh:{tmp}", {}, "Slakh"),
+        ("folder:{tmp}", {"on_error": "ignore"}, "on_error"),
+    ],
+)
+def test_bad_specs(tmp_path, spec, options, message):
+    with pytest.raises(DataError, match=message):
+        load_dataset(spec.format(tmp=tmp_path), **options)
 
 
 def test_cli_check_lists_found_and_skipped(tmp_path, capsys):

@@ -13,7 +13,8 @@ import pytest
 import accbench
 from accbench.datasets import load_dataset
 from accbench.metrics.cache import AnalysisCache
-from accbench.metrics.scoring import score
+from accbench.simulators import SimulationConfig
+from accbench.song_run import run_song
 
 METRICS = ("beat.f_measure", "harmony.majmin")
 VISIBILITIES = (-10, 10)
@@ -23,33 +24,15 @@ CHUNKS = (1, 50)
 @pytest.fixture(scope="module")
 def grid():
     songs = [song.load() for song in load_dataset("demo", songs=3)][1:]  # bwv2.6, bwv3.6: ~50 s of audio
+    model = accbench.load_model("follower")
     cache = AnalysisCache()
     table = {}
     for future_visibility in VISIBILITIES:
         for chunk_frames in CHUNKS:
-            values = []
-            for song in songs:
-                result = accbench.simulate(
-                    "follower",
-                    song.input,
-                    sample_rate=song.sample_rate,
-                    future_visibility=future_visibility,
-                    chunk_frames=chunk_frames,
-                    on_miss="ignore",
-                    song_id=song.song_id,
-                )
-                scores = score(
-                    song.input,
-                    result.output,
-                    sample_rate=song.sample_rate,
-                    reference=song.reference,
-                    annotations=song.annotations,
-                    metrics=list(METRICS),
-                    cache=cache,
-                    song=song.song_id,
-                )
-                values.append([scores[name] for name in METRICS])
-            table[future_visibility, chunk_frames] = np.mean(values, axis=0)
+            config = SimulationConfig(future_visibility, chunk_frames, on_miss="ignore")
+            scores = [run_song(model, song, config, metrics=list(METRICS), cache=cache).scores for song in songs]
+            table[future_visibility, chunk_frames] = np.mean([[s[name] for name in METRICS] for s in scores], axis=0)
+    model.close()
     return table
 
 

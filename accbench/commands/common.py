@@ -2,12 +2,16 @@
 
 Every subcommand module has ``register(subparsers)``; it makes its parser with :func:`add_command` (or a group of
 actions with :func:`add_group`) and takes the shared arguments from here, so that an option is spelled, typed
-and explained once.
+and explained once. A command is declared by its name, its one-line ``help`` and its handler, whose docstring
+is the description ``accbench COMMAND --help`` prints. Options named like the fields of a config dataclass
+reach it by name (:func:`option_fields`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +23,7 @@ __all__ = [
     "add_group",
     "add_model_arguments",
     "add_patterns",
+    "option_fields",
     "positive_int",
     "report_error",
 ]
@@ -32,8 +37,13 @@ Handler = Callable[[argparse.Namespace], int]
 def add_command(
     subparsers: argparse._SubParsersAction, name: str, handler: Handler, *, help: str, description: str | None = None
 ) -> argparse.ArgumentParser:
-    """Add the subcommand ``name`` run by ``handler(args) -> exit status``; returns its parser for the arguments."""
-    parser = subparsers.add_parser(name, help=help, description=description or help)
+    """Add the subcommand ``name`` run by ``handler(args) -> exit status``; returns its parser for the arguments.
+
+    The description under the usage line is ``description``, else the handler's docstring, else ``help``
+    (argparse folds its white space, so a docstring reads as one paragraph).
+    """
+    description = description or inspect.getdoc(handler) or help
+    parser = subparsers.add_parser(name, help=help, description=description)
     parser.set_defaults(handler=handler)
     return parser
 
@@ -79,9 +89,22 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_patterns(parser: argparse.ArgumentParser, flag: str, help: str) -> None:
-    """A repeatable ``flag PATTERN`` (glob of metric or model names), collected in a list (empty: all)."""
-    parser.add_argument(flag, action="append", default=[], metavar="PATTERN", help=help)
+def option_fields(config_class: type, args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed options whose destination is a field of the dataclass ``config_class``, by field name.
+
+    ``--on-miss`` reaches ``on_miss``; an option declared with ``default=argparse.SUPPRESS`` and not given is
+    absent, so that field keeps the dataclass's default.
+    """
+    given = vars(args)
+    return {field.name: given[field.name] for field in dataclasses.fields(config_class) if field.name in given}
+
+
+def add_patterns(parser: argparse.ArgumentParser, flag: str, help: str, *, dest: str | None = None) -> None:
+    """A repeatable ``flag PATTERN`` (glob of metric or model names), collected in a list (empty: all).
+
+    ``dest`` names the list (default: from the flag, ``--metric`` -> ``metric``).
+    """
+    parser.add_argument(flag, action="append", default=[], metavar="PATTERN", help=help, dest=dest)
 
 
 def add_bootstrap_arguments(parser: argparse.ArgumentParser, defaults: Any, *, given_only: bool = False) -> None:

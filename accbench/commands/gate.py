@@ -9,7 +9,14 @@ import argparse
 from pathlib import Path
 
 from accbench.atomic import atomic_write_text
-from accbench.commands.common import add_bootstrap_arguments, add_command, add_group, add_patterns, report_error
+from accbench.commands.common import (
+    add_bootstrap_arguments,
+    add_command,
+    add_group,
+    add_patterns,
+    option_fields,
+    report_error,
+)
 from accbench.errors import AccbenchError, ConfigError
 from accbench.reports.baseline import load_baseline, save_baseline
 from accbench.reports.gate import GateConfig, load_gate_config, run_gate, to_junit, to_markdown
@@ -17,27 +24,26 @@ from accbench.reports.load import load_run
 
 __all__ = ["register", "run_baseline_save", "run_gate_command"]
 
+#: The one-line help of the two commands; their handlers' docstrings are the longer descriptions.
+GATE_HELP = "compare a run with a stored baseline; exit 0 pass, 1 regression, 2 error"
+BASELINE_SAVE_HELP = "save a run's per-song metric values, aggregates and manifest as a baseline"
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``gate`` and ``baseline save`` to the CLI."""
-    gate = add_command(
-        subparsers,
-        "gate",
-        run_gate_command,
-        help="compare a run with a stored baseline; exit 0 pass, 1 regression, 2 error",
-        description="Paired bootstrap over the songs both runs share, per model, config and metric: a metric "
-        "regresses when the whole interval of its change lies beyond the tolerance in the bad direction.",
-    )
+    gate = add_command(subparsers, "gate", run_gate_command, help=GATE_HELP)
     gate.add_argument("run_dir", type=Path, help="the run folder to check")
     gate.add_argument("--baseline", type=Path, required=True, help="baseline file (accbench baseline save)")
     gate.add_argument("--config", type=Path, help="gate config (TOML or JSON; keys at top level or under [gate])")
-    add_patterns(gate, "--metric", "metrics that gate")
-    add_patterns(gate, "--exclude-metric", "metrics never gated")
-    add_patterns(gate, "--model", "models that gate")
+    # Options named like GateConfig's fields override the config file's (see run_gate_command).
+    add_patterns(gate, "--metric", "metrics that gate", dest="metrics")
+    add_patterns(gate, "--exclude-metric", "metrics never gated", dest="exclude_metrics")
+    add_patterns(gate, "--model", "models that gate", dest="models")
     gate.add_argument(
         "--tolerance",
         action="append",
         default=[],
+        dest="tolerances",
         metavar="METRIC=TOL",
         help="tolerance of a metric pattern: absolute (0.02), relative to the baseline ('5%%') or 'auto'",
     )
@@ -55,13 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gate.add_argument("--quiet", action="store_true", help="do not print the Markdown verdict")
 
     actions = add_group(subparsers, "baseline", help="manage gate baselines", dest="baseline_command")
-    save = add_command(
-        actions,
-        "save",
-        run_baseline_save,
-        help="save a run's per-song metric values, aggregates and manifest as a baseline",
-        description="Write a baseline file for `accbench gate` from a run folder.",
-    )
+    save = add_command(actions, "save", run_baseline_save, help=BASELINE_SAVE_HELP)
     save.add_argument("run_dir", type=Path, help="the run folder")
     save.add_argument("--to", type=Path, required=True, help="baseline file to write (JSON)")
     add_patterns(save, "--metric", "metrics to keep")
@@ -80,22 +80,12 @@ def _tolerances(items: list[str]) -> dict[str, str]:
 
 
 def run_gate_command(args: argparse.Namespace) -> int:
-    """Run the gate; returns its exit code (errors reading inputs are exit 2 with a message)."""
+    """Paired bootstrap over the songs both runs share, per model, config and metric: a metric regresses when the
+    whole interval of its change lies beyond the tolerance in the bad direction.
+    """
     try:
-        config = load_gate_config(
-            args.config,
-            metrics=args.metric,
-            exclude_metrics=args.exclude_metric,
-            models=args.model,
-            tolerance=_tolerances(args.tolerance) or None,
-            default_tolerance=args.default_tolerance,
-            confidence=args.confidence,
-            n_boot=args.n_boot,
-            seed=args.seed,
-            allow_missing=args.allow_missing,
-            allow_data_change=args.allow_data_change,
-            allow_metric_version_change=args.allow_metric_version_change,
-        )
+        overrides = option_fields(GateConfig, args)  # an option not given is None or [], keeping the file's
+        config = load_gate_config(args.config, tolerance=_tolerances(args.tolerances) or None, **overrides)
         run = load_run(args.run_dir)
         baseline = load_baseline(args.baseline)
         result = run_gate(run, baseline, config)
@@ -112,7 +102,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
 
 
 def run_baseline_save(args: argparse.Namespace) -> int:
-    """Save a baseline; returns 0."""
+    """Write a baseline file for `accbench gate` from a run folder."""
     run = load_run(args.run_dir)
     path = save_baseline(
         run,

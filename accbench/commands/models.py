@@ -66,20 +66,15 @@ def describe_models(check: bool = False) -> list[dict[str, str]]:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``models`` to the CLI."""
-    parser = add_command(
-        subparsers,
-        "models",
-        run,
-        help="list built-in and plugin models and the adapter prefixes",
-        description="List the model names accbench resolves (built-ins and the 'accbench.models' entry points "
-        "of installed packages) and the generic adapter prefixes.",
-    )
+    parser = add_command(subparsers, "models", run, help="list built-in and plugin models and the adapter prefixes")
     parser.add_argument("--check", action="store_true", help="import every model's factory and report failures")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the models (and their import status with ``--check``); returns 1 when one failed to import."""
+    """List the model names accbench resolves (built-ins and the 'accbench.models' entry points of installed
+    packages) and the generic adapter prefixes.
+    """
     records = describe_models(check=args.check)
     failed = [record for record in records if record.get("status", "ok") != "ok"]
     if args.json:

@@ -40,12 +40,14 @@ class ProfileResult:
 
     Attributes
     ----------
-    model : str
-    chunk_frames : int
-    future_visibility : int
-    sample_rate, hop : int
     times_s : ndarray, float64, shape (calls,)
-        Seconds per timed call.
+        Seconds per timed call (wall clock).
+    model : str
+        The model's declared name.
+    chunk_frames, future_visibility : int
+        ``k`` and ``t_f`` of the calls, in frames.
+    sample_rate, hop : int
+        The model's rate in Hz and its samples per frame.
     """
 
     model: str
@@ -180,12 +182,7 @@ def write_trace(path: str | Path, result: ProfileResult) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``profile`` to the CLI."""
     parser = add_command(
-        subparsers,
-        "profile",
-        run,
-        help="time a model's calls and write a latency trace for --latency trace:FILE",
-        description="Call a model chunk by chunk with real timing; write one row per call "
-        "(inference_time_s) and a p50/p95/p99 summary. The trace makes later simulations deterministic.",
+        subparsers, "profile", run, help="time a model's calls and write a latency trace for --latency trace:FILE"
     )
     add_model_arguments(parser)
     parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call")
@@ -199,7 +196,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Profile the model and write the trace and summary asked for; returns 0."""
+    """Call a model chunk by chunk with real timing; write one row per call (inference_time_s) and a p50/p95/p99
+    summary. The trace makes later simulations deterministic.
+    """
     model = load_model(args.model, **parse_model_options(args.model_option))
     try:
         audio = None

@@ -16,12 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``report`` to the CLI (option defaults are those of :class:`~accbench.reports.build.ReportOptions`)."""
     defaults = ReportOptions()
     parser = add_command(
-        subparsers,
-        "report",
-        run,
-        help="write report.html, report.md, plots/ and summary.csv for a run folder",
-        description="Aggregate a sweep's results over songs (mean and seeded bootstrap interval per model, config "
-        "and metric), draw the trade-off plots and write a self-contained HTML page and a Markdown summary.",
+        subparsers, "report", run, help="write report.html, report.md, plots/ and summary.csv for a run folder"
     )
     parser.add_argument("run_dir", type=Path, help="the sweep's output folder (holding results.parquet or .csv)")
     parser.add_argument("--out", type=Path, help="write the report here (default: the run folder)")
@@ -67,7 +62,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build the report; returns 0."""
+    """Aggregate a sweep's results over songs (mean and seeded bootstrap interval per model, config and metric),
+    draw the trade-off plots and write a self-contained HTML page and a Markdown summary.
+    """
     formats = tuple(f.strip().lower() for f in str(args.format).split(",") if f.strip())
     if not formats:
         raise ConfigError("--format needs at least one of " + ", ".join(FORMATS))

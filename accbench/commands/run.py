@@ -14,12 +14,7 @@ __all__ = ["register", "run"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``run`` to the CLI."""
     parser = add_command(
-        subparsers,
-        "run",
-        run,
-        help="run a sweep (default: demo set, built-in baselines, a small grid)",
-        description="Run every model on every song at every grid point; resumes an interrupted run of the "
-        "same sweep. Exit status: 0 all tasks succeeded, 1 some failed, 2 error.",
+        subparsers, "run", run, help="run a sweep (default: demo set, built-in baselines, a small grid)"
     )
     parser.add_argument("--config", type=Path, help="sweep TOML file (default: the embedded demo sweep)")
     parser.add_argument("--out", type=Path, help="output folder (overrides the config's 'out')")
@@ -33,15 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the sweep; returns 0 when every task succeeded, else 1."""
+    """Run every model on every song at every grid point; resumes an interrupted run of the same sweep.
+
+    Exit status: 0 all tasks succeeded, 1 some failed, 2 error.
+    """
+    from accbench.executors import make_executor
     from accbench.runner import sweep
 
     result = sweep(
         args.config,
         out=args.out,
-        executor=args.executor,
-        workers=args.workers,
-        address=args.address,
+        executor=make_executor(args.executor, args.workers, args.address),
         cache_dir=args.cache_dir,
         retry_failed=args.retry_failed,
         overwrite=args.overwrite,

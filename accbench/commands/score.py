@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from accbench.audio import load_audio
+from accbench.commands.common import add_command
 from accbench.errors import DataError
 from accbench.eventlog import read_events
 from accbench.song_run import prepare_audio
@@ -30,11 +31,7 @@ __all__ = ["register", "run"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``score`` subcommand to the CLI's subparsers."""
-    parser = subparsers.add_parser(
-        "score",
-        help="score an output file against its input and reference",
-        description=__doc__.split("\n\n")[0],
-    )
+    parser = add_command(subparsers, "score", run, help="score an output file against its input and reference")
     parser.add_argument("--input", required=True, type=Path, help="the input (melody) audio file")
     parser.add_argument("--output", required=True, type=Path, help="the model's output audio file")
     parser.add_argument("--reference", type=Path, default=None, help="the reference accompaniment audio file")
@@ -73,7 +70,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--cache", type=Path, default=None, help="analysis cache folder")
     parser.add_argument("--song", default=None, help="song id for messages (default: the input file's stem)")
-    parser.set_defaults(handler=run)
 
 
 def _annotations(folder: Path, song: str):
@@ -106,7 +102,7 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handle ``accbench score``; returns the exit status."""
+    """Score one output file against its input (and reference) and print a table or JSON."""
     from accbench.metrics import AnalysisCache, default_cache, score
     from accbench.metrics.registry import get
 
@@ -117,22 +113,19 @@ def run(args: argparse.Namespace) -> int:
     reference = None
     if args.reference is not None:
         reference = prepare_audio(args.reference, None, sample_rate, name="reference", song=song)
-    annotations = None if args.annotations is None else _annotations(args.annotations, song)
-    cache = AnalysisCache(args.cache) if args.cache is not None else default_cache()
-    metrics = [item.strip() for item in args.metrics.split(",") if item.strip()]
     result = score(
         x,
         y,
         sample_rate=sample_rate,
         reference=reference,
-        annotations=annotations,
-        metrics=metrics,
-        cache=cache,
+        annotations=None if args.annotations is None else _annotations(args.annotations, song),
+        events=None if args.events is None else read_events(args.events),
+        metrics=[item.strip() for item in args.metrics.split(",") if item.strip()],
+        cache=AnalysisCache(args.cache) if args.cache is not None else default_cache(),
         song=song,
         beat_tracker=args.beat_tracker,
         chord_estimator=args.chord_estimator,
         embedding=_embedding_options(args),
-        events=None if args.events is None else read_events(args.events),
         fit="pad",
     )
     if args.format == "json":

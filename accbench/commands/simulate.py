@@ -9,18 +9,17 @@ from pathlib import Path
 from accbench.api import simulate
 from accbench.atomic import atomic_write_text
 from accbench.audio import write_audio_atomic
-from accbench.commands.common import add_model_arguments
+from accbench.commands.common import add_command, add_model_arguments, option_fields
 from accbench.commands.options import parse_model_options
-from accbench.errors import ConfigError
 from accbench.eventlog import write_events
+from accbench.simulators import SimulationConfig
+
+__all__ = ["register", "run"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "simulate",
-        help="simulate one model on one song under a delay config",
-        description="Stream an input through a model chunk by chunk on a virtual clock and write what was heard.",
-    )
+    """Add ``simulate`` to the CLI."""
+    parser = add_command(subparsers, "simulate", run, help="simulate one model on one song under a delay config")
     add_model_arguments(parser)
     parser.add_argument("--input", required=True, type=Path, help="input audio file (the live part)")
     parser.add_argument("--reference", type=Path, help="reference accompaniment (needed by the oracle baselines)")
@@ -45,31 +44,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--events", type=Path, help="write the per-call event log here (CSV)")
     parser.add_argument("--summary-json", type=Path, help="write the timing summary here (JSON)")
     parser.add_argument("--plot", type=Path, help="write the timeline figure here (.png/.svg/.pdf)")
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    future_visibility = (
-        args.future_visibility if args.future_visibility is not None else f"{args.future_visibility_ms}ms"
-    )
-    chunk_frames = args.chunk_frames if args.chunk_frames is not None else f"{args.chunk_ms}ms"
-    future_visibility = _int_or_text(future_visibility)
-    chunk_frames = _int_or_text(chunk_frames)
+    """Stream an input through a model chunk by chunk on a virtual clock and write what was heard."""
     song_id = args.song_id or args.input.stem
+    # The delay options are SimulationConfig's fields, which simulate() takes under the same names.
+    options = option_fields(SimulationConfig, args)
+    options["future_visibility"] = _frames(args.future_visibility, args.future_visibility_ms)
+    options["chunk_frames"] = _frames(args.chunk_frames, args.chunk_ms)
+    model_options = parse_model_options(args.model_option)
     result = simulate(
-        args.model,
-        args.input,
-        reference=args.reference,
-        future_visibility=future_visibility,
-        chunk_frames=chunk_frames,
-        latency=args.latency,
-        input_latency_ms=args.input_latency_ms,
-        output_latency_ms=args.output_latency_ms,
-        on_miss=args.on_miss,
-        seed=args.seed,
-        lenient=args.lenient,
-        song_id=song_id,
-        model_options=parse_model_options(args.model_option),
+        args.model, args.input, reference=args.reference, song_id=song_id, model_options=model_options, **options
     )
     if args.out is not None:
         write_audio_atomic(args.out, result.output, result.sample_rate)
@@ -92,10 +78,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_or_text(value: str) -> int | str:
+def _frames(value: str | None, milliseconds: str | None) -> int | str:
+    """A frame count (``"-10"``), or the duration text for :func:`accbench.api.to_frames` (``"-200ms"``)."""
+    text = value if value is not None else f"{milliseconds}ms"
     try:
-        return int(value)
+        return int(text)
     except ValueError:
-        if not isinstance(value, str):
-            raise ConfigError(f"not a frame count or duration: {value!r}") from None
-        return value
+        return text

@@ -7,15 +7,17 @@ The options given become the fields of :class:`accbench.models.reference_trainin
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from accbench.commands.common import add_command, positive_int
+from accbench.commands.common import add_command, option_fields, positive_int
 
 __all__ = ["register", "run"]
+
+#: The one-line help; :func:`run`'s docstring is the description.
+HELP = "train the reference Transformer accompanist for one (t_f, k) point on the demo train split"
 
 #: ``(flag, type, help)`` of the options that set a TrainingConfig field; not given, the field keeps its default.
 TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
@@ -40,15 +42,7 @@ TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train-reference`` to the CLI."""
-    parser = add_command(
-        subparsers,
-        "train-reference",
-        run,
-        help="train the reference Transformer accompanist for one (t_f, k) point on the demo train split",
-        description="Train the small causal Transformer of accbench.models.reference_model with the simulator's "
-        "visibility rule applied in training, and save OUT/tf<F>_k<K>.pt (atomically) plus a JSON summary. "
-        "Evaluate it with the model 'reference-transformer' (option checkpoint=OUT or the file).",
-    )
+    parser = add_command(subparsers, "train-reference", run, help=HELP)
     parser.add_argument("--future-visibility", type=int, required=True, help="t_f in frames (may be negative)")
     parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call (>= 1)")
     parser.add_argument("--out", type=Path, required=True, help="checkpoint folder")
@@ -58,11 +52,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train and save; prints the checkpoint path and returns 0."""
+    """Train the small causal Transformer of accbench.models.reference_model with the simulator's visibility rule
+    applied in training, and save OUT/tf<F>_k<K>.pt (atomically) plus a JSON summary. Evaluate it with the model
+    'reference-transformer' (option checkpoint=OUT or the file).
+    """
     from accbench.models.reference_training import TrainingConfig, train_reference
 
-    given = vars(args)
-    config = TrainingConfig(**{f.name: given[f.name] for f in dataclasses.fields(TrainingConfig) if f.name in given})
+    config = TrainingConfig(**option_fields(TrainingConfig, args))
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
