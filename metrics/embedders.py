@@ -34,6 +34,7 @@ import scipy.fft
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
+from accbench.threads import torch_threads
 
 __all__ = [
     "CLAP_MODEL_ENV",
@@ -178,19 +179,6 @@ def _model_digest(files: list[Path]) -> str:
             _DIGESTS[key] = _file_digest(path)
         digest.update(f"{path.name}:{_DIGESTS[key]}|".encode())
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def _torch_threads(torch: Any, threads: int | None) -> Iterator[None]:
-    if threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @contextlib.contextmanager
@@ -354,7 +342,7 @@ class ClapEmbedder:
             )
         torch = self._torch
         out = np.zeros((batch.shape[0], self.dim), dtype=np.float32)
-        with self._lock, _torch_threads(torch, self.threads), torch.inference_mode():
+        with self._lock, torch_threads(self.threads), torch.inference_mode():
             for start in range(0, batch.shape[0], self.batch_size):
                 part = batch[start : start + self.batch_size]
                 features = torch.from_numpy(self._features(part)).to(device=self.device, dtype=self._dtype)

@@ -41,8 +41,6 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +52,7 @@ from torch import nn
 from accbench.audio import match_channels
 from accbench.errors import ModelError
 from accbench.protocol import ModelInfo, Session, StepContext
+from accbench.threads import torch_threads
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -660,20 +659,6 @@ def _weights_sha256(network: ReferenceNetwork, config: dict) -> str:
     return digest.hexdigest()
 
 
-@contextmanager
-def _threads(count: int | None) -> Iterator[None]:
-    """Run with ``count`` intra-op threads, restoring the previous setting afterwards."""
-    if count is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(int(count))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 # ---------------------------------------------------------------------------------------------- adapter
 class ReferenceTransformer:
     """The reference model as a streaming model (built-in name ``reference-transformer``).
@@ -730,7 +715,7 @@ class ReferenceTransformer:
             raise ModelError(f"checkpoint not found: {path}", model=MODEL_NAME)
         self._folder = path.is_dir()
         self._networks: dict[tuple[int, int], tuple[ReferenceNetwork, dict]] = {}
-        with _threads(self.threads):
+        with torch_threads(self.threads):
             for file in files:
                 network, config = load_checkpoint(file, self.device)
                 self._networks[(config["future_visibility"], config["chunk_frames"])] = (network, config)
@@ -797,7 +782,7 @@ class ReferenceTransformer:
         if self._session is None or self._state is None:
             raise ModelError("step called before reset", model=MODEL_NAME, call=ctx.index)
         network, state = self._network, self._state
-        with _threads(self.threads):
+        with torch_threads(self.threads):
             mono = new_input.mean(axis=0) if new_input.shape[0] > 1 else new_input[0]
             features = self._extractor.push(mono)
             _encode_step(network, state, torch.from_numpy(features).to(self.device).unsqueeze(0))

@@ -60,6 +60,7 @@ from accbench.models.reference_model import (
     checkpoint_name,
     song_features,
 )
+from accbench.threads import torch_threads
 
 __all__ = [
     "SongFrames",
@@ -318,19 +319,15 @@ def reference_loss(logits: torch.Tensor, targets: torch.Tensor, valid: torch.Ten
 @contextlib.contextmanager
 def _torch_state(seed: int, threads: int | None, deterministic: bool) -> Iterator[None]:
     """Seed torch, set threads and deterministic algorithms; restore all three afterwards."""
-    previous_threads = torch.get_num_threads()
     previous_deterministic = torch.are_deterministic_algorithms_enabled()
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(threads):
         torch.manual_seed(seed)
         try:
-            if threads is not None:
-                torch.set_num_threads(int(threads))
             if deterministic:
                 torch.use_deterministic_algorithms(True)
             yield
         finally:
             torch.use_deterministic_algorithms(previous_deterministic)
-            torch.set_num_threads(previous_threads)
 
 
 def _resolve_device(device: str) -> torch.device:
