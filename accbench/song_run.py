@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from accbench.annotations import Annotations
 from accbench.audio import as_channels_first, load_audio, match_channels, resample
 from accbench.errors import ConfigError, DataError
 from accbench.protocol import ModelInfo, StreamingModel
 from accbench.simulators import SimulationConfig, SimulationResult, run_stream
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # type names only: importing annotations loads mir_eval and scipy.stats (~0.9 s)
+    from accbench.annotations import Annotations
     from accbench.metrics.cache import AnalysisCache
     from accbench.metrics.scoring import Scores
 
