@@ -19,6 +19,7 @@ from accbench.errors import DataError
 
 __all__ = [
     "as_channels_first",
+    "audio_info",
     "load_audio",
     "match_channels",
     "normalize_rms",
@@ -68,6 +69,45 @@ def resample(audio: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(out, dtype=np.float32).reshape(-1, audio.shape[0]).T)
 
 
+def _check_file(path: Path, song: str | None) -> int:
+    """The size of ``path`` in bytes; a :class:`DataError` when it is missing or empty (0 bytes)."""
+    if not path.is_file():
+        raise DataError("file not found", song=song, path=str(path))
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError("the file is empty (0 bytes), not audio", song=song, path=str(path))
+    return size
+
+
+def _unreadable(path: Path, size: int, error: Exception, song: str | None) -> DataError:
+    """A one-line :class:`DataError` for a file soundfile cannot open (libsndfile's reason, size in bytes)."""
+    detail = str(error).strip()
+    # libsndfile repeats the path ("Error opening '/x.wav': Format not recognised."); the error names it already.
+    prefix = f"Error opening {str(path)!r}: "
+    detail = detail[len(prefix) :] if detail.startswith(prefix) else detail
+    detail = " ".join(detail.rstrip(".").split()) or type(error).__name__
+    return DataError(f"cannot read audio: {detail} ({size} bytes)", song=song, path=str(path))
+
+
+def audio_info(path: str | os.PathLike, *, song: str | None = None) -> soundfile._SoundFileInfo:
+    """The header of an audio file (``frames``, ``samplerate``, ``channels``), read without the samples.
+
+    Raises
+    ------
+    DataError
+        Missing, empty (0 bytes), unreadable or sample-less file; the message names the song and file.
+    """
+    path = Path(path)
+    size = _check_file(path, song)
+    try:
+        info = soundfile.info(str(path))
+    except Exception as error:  # libsndfile raises several types for unreadable files
+        raise _unreadable(path, size, error, song) from None
+    if info.frames <= 0:
+        raise DataError("audio file has no samples", song=song, path=str(path))
+    return info
+
+
 def load_audio(
     path: str | os.PathLike,
     *,
@@ -85,15 +125,15 @@ def load_audio(
     Raises
     ------
     DataError
-        Missing, unreadable or empty file, or non-finite samples; the message names the song and file.
+        Missing, empty (0 bytes), unreadable or sample-less file, or non-finite samples; the message names
+        the song and file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError("file not found", song=song, path=str(path))
+    size = _check_file(path, song)
     try:
         data, file_sr = soundfile.read(str(path), dtype="float32", always_2d=True)
     except Exception as error:  # soundfile raises LibsndfileError, RuntimeError, TypeError...
-        raise DataError(f"cannot read audio: {error}", song=song, path=str(path)) from None
+        raise _unreadable(path, size, error, song) from None
     audio = np.ascontiguousarray(data.T)
     if audio.shape[1] == 0:
         raise DataError("audio file has no samples", song=song, path=str(path))

@@ -6,7 +6,8 @@ Future visibility and chunk sizes are whole frames; delays are whole samples.
 
 This module is the one place where those units meet:
 
-- :func:`parse_duration`: ``"30ms"``, ``"0.5s"``, ``"4frames"`` and plain numbers into exact fractions.
+- :func:`parse_duration`: ``"30ms"``, ``"0.5s"``, ``"4frames"`` into exact fractions; a bare number is refused
+  (:class:`MissingUnitError`) unless the caller names the unit its input documents (frames for ``t_f``, ``k``).
 - :func:`ms_to_frames`: milliseconds to whole frames, refusing values that are not whole frames.
 - :func:`frames_to_ms`: frames to milliseconds (float, for display and table columns).
 - :func:`seconds_to_samples_ceil`: a delay in seconds to whole samples, rounded up so a delay is never
@@ -23,6 +24,7 @@ import re
 from fractions import Fraction
 
 __all__ = [
+    "MissingUnitError",
     "exact_fraction",
     "frames_to_ms",
     "ms_to_frames",
@@ -56,15 +58,31 @@ def exact_fraction(value: float | int | str | Fraction) -> Fraction:
     raise TypeError(f"expected a number, got {type(value).__name__}")
 
 
-def parse_duration(text: str | float | int, default_unit: str = "ms") -> tuple[Fraction, str]:
+class MissingUnitError(ValueError):
+    """A bare number where a duration needs a unit (``"30"`` instead of ``"30ms"``).
+
+    Parameters
+    ----------
+    text : str
+        The number as written.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(f"{text!r} has no unit (write e.g. '{text}ms', '{text}s' or '{text}frames')")
+
+
+def parse_duration(text: str | float | int, default_unit: str | None = None) -> tuple[Fraction, str]:
     """Split a duration such as ``"30ms"``, ``"0.2s"`` or ``"-10frames"`` into value and unit.
 
     Parameters
     ----------
     text : str or number
-        The duration. A bare number takes ``default_unit``.
-    default_unit : {"ms", "s", "frames"}
-        Unit of bare numbers.
+        The duration.
+    default_unit : {None, "ms", "s", "frames"}
+        Unit of bare numbers (strings without a unit, ints, floats). ``None`` (the default) refuses them, so a
+        ``30`` is never silently taken as milliseconds; pass a unit only where the input documents one (frames
+        for future visibility and chunk sizes).
 
     Returns
     -------
@@ -72,13 +90,25 @@ def parse_duration(text: str | float | int, default_unit: str = "ms") -> tuple[F
         The exact value in ``unit``.
     unit : str
         One of ``"ms"``, ``"s"``, ``"frames"``.
+
+    Raises
+    ------
+    MissingUnitError
+        A bare number while ``default_unit`` is ``None`` (a :class:`ValueError`).
+    ValueError
+        Not a duration.
     """
     if not isinstance(text, str):
-        return exact_fraction(text), default_unit
+        value = exact_fraction(text)
+        if default_unit is None:
+            raise MissingUnitError(str(text))
+        return value, default_unit
     match = _DURATION.match(text)
     if match is None:
         raise ValueError(f"not a duration: {text!r} (expected e.g. '30ms', '0.5s' or '4frames')")
     number, unit = match.groups()
+    if not unit and default_unit is None:
+        raise MissingUnitError(number)
     unit = {"": default_unit, "frame": "frames"}.get(unit, unit)
     return Fraction(number), unit
 

@@ -20,7 +20,9 @@ docstrings list only their own parameters: the decorator adds the entries of ``a
 The default analyzers build on librosa (STFT, mel and constant-Q filters, ``beat_track``, ``peak_pick``,
 ``sequence.viterbi``) and scipy: deterministic, no model weights, no network. librosa is imported inside the
 functions that use it, so ``import accbench.metrics`` stays light; its numba code compiles once per environment
-(about 30 s, cached on disk) and loading ``librosa.beat`` costs about 5 s in every new process.
+(about 40 s on one core, cached on disk; sweep workers compile it one at a time, :mod:`accbench.metrics.warmup`)
+and loading ``librosa.beat`` costs 2-3 s in every new process (1.8 s of it recompiles ``__beat_local_score``,
+which librosa 0.11 does not cache).
 
 Accuracy on 24 demo songs (``benchmarks/analyzer_accuracy.py``, reference mix): beat F-measure 0.979, AMLt
 0.959, chord majmin 0.874; the metric suite runs at about 160x real time per core (``benchmarks/metrics_speed.py``).
@@ -63,6 +65,7 @@ import scipy.ndimage
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import cached, options_for, uses_cache
+from accbench.suggest import did_you_mean
 
 __all__ = [
     "ANALYSIS_SAMPLE_RATE",
@@ -422,7 +425,9 @@ def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **op
     120
     """
     if tracker not in BEAT_TRACKERS:
-        raise ConfigError(f"unknown beat tracker {tracker!r}; known: {', '.join(BEAT_TRACKERS)}")
+        raise ConfigError(
+            f"unknown beat tracker {tracker!r}{did_you_mean(tracker, BEAT_TRACKERS)}; known: {', '.join(BEAT_TRACKERS)}"
+        )
     analyzer = _madmom_beats if tracker == "madmom" else _default_beats
     return analyzer(audio, sample_rate, **options)
 
@@ -694,7 +699,10 @@ def chords(audio: np.ndarray, sample_rate: int, *, estimator: str = "default", *
         mir_eval labels (a single ``"N"`` segment for silence).
     """
     if estimator not in CHORD_ESTIMATORS:
-        raise ConfigError(f"unknown chord estimator {estimator!r}; known: {', '.join(CHORD_ESTIMATORS)}")
+        raise ConfigError(
+            f"unknown chord estimator {estimator!r}{did_you_mean(estimator, CHORD_ESTIMATORS)}; "
+            f"known: {', '.join(CHORD_ESTIMATORS)}"
+        )
     analyzer = _madmom_chords if estimator == "madmom" else _default_chords
     return analyzer(audio, sample_rate, **options)
 

@@ -34,6 +34,7 @@ import scipy.fft
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
+from accbench.suggest import did_you_mean
 from accbench.threads import torch_threads
 
 __all__ = [
@@ -381,7 +382,8 @@ def get_embedder(name: str | Embedder = "auto", **options: Any) -> Embedder:
     if name == "auto":
         name = "clap" if options.get("model") or os.environ.get(CLAP_MODEL_ENV) else "spectral"
     if name not in _EMBEDDERS:
-        raise ConfigError(f"unknown embedder {name!r}; known: auto, {', '.join(sorted(_EMBEDDERS))}")
+        known = ["auto", *sorted(_EMBEDDERS)]
+        raise ConfigError(f"unknown embedder {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}")
     if name == "spectral":
         options = {k: v for k, v in options.items() if k in ("sample_rate", "window_s", "n_fft", "hop")}
     elif options.get("model") is None:

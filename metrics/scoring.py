@@ -69,6 +69,7 @@ from accbench.errors import ConfigError, DataError
 from accbench.metrics import analysis, beat, embedding, harmony, reaction, timing
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
 from accbench.metrics.registry import GroupScores, MetricGroup
+from accbench.suggest import did_you_mean
 
 __all__ = ["GROUPS", "GROUP_LIST", "METRICS", "AnalysedSignal", "Scores", "SimulatedSong", "SongAnalyses", "score"]
 
@@ -219,6 +220,16 @@ class SimulatedSong(Protocol):
     song_id: str
 
 
+def _unknown_metric(item: str) -> ConfigError:
+    """The error for a name that is neither a group (opt-in ``embedding`` included) nor a default metric."""
+    names = [*_BY_NAME, *(name for names in METRICS.values() for name in names)]
+    known = ", ".join(_BY_NAME)
+    return ConfigError(
+        f"unknown metric or group {item!r}{did_you_mean(item, names)}; groups: {known} "
+        "(names: accbench.metrics.registry())"
+    )
+
+
 def _select(metrics: Iterable[str] | str | None) -> tuple[list[str], list[MetricGroup]]:
     """The requested default-group metric names (in order) and the requested opt-in groups."""
     if metrics is None:
@@ -236,8 +247,7 @@ def _select(metrics: Iterable[str] | str | None) -> tuple[list[str], list[Metric
         elif any(item in names for names in METRICS.values()):
             names = (item,)
         else:
-            known = ", ".join(_BY_NAME)
-            raise ConfigError(f"unknown metric or group {item!r}; groups: {known} (names: accbench.metrics.registry())")
+            raise _unknown_metric(item)
         chosen.extend(name for name in names if name not in chosen)
     return chosen, opted
 
@@ -484,7 +494,7 @@ def _check_backends(beat_tracker: str, chord_estimator: str) -> None:
         ("chord estimator", chord_estimator, analysis.CHORD_ESTIMATORS),
     ):
         if value not in known:
-            raise ConfigError(f"unknown {name} {value!r}; known: {', '.join(known)}")
+            raise ConfigError(f"unknown {name} {value!r}{did_you_mean(value, known)}; known: {', '.join(known)}")
 
 
 def _signals(

@@ -109,7 +109,12 @@ class SimulationConfig:
         """The latency model in force: the config's, else the model's declared one, else ``zero``."""
         if self.latency is not None:
             return self.latency
-        return parse_latency(info.latency if info is not None else None)
+        if info is None or info.latency is None:
+            return parse_latency(None)
+        try:
+            return parse_latency(info.latency)
+        except ConfigError as error:
+            raise ConfigError(f"model {info.name!r} declares latency {info.latency!r}: {error}") from None
 
     def describe(self, info: ModelInfo | None = None) -> str:
         """A short human-readable description, used in error messages."""

@@ -4,7 +4,8 @@ Specs (strings, as on the command line and in sweep configs):
 
 ========================================  ==========================================================
 ``zero``                                  every call is instantaneous
-``fixed:30ms``                            every call takes 30 ms (``0.03s`` and bare numbers in ms work too)
+``fixed:30ms``                            every call takes 30 ms (``0.03s`` works too; a bare ``30`` is
+                                          refused: every duration needs its unit, ``ms`` or ``s``)
 ``linear:20ms,2ms/frame``                 ``d = base + per_frame * k`` (also ``linear:base=20ms,per_frame=2ms``)
 ``trace:FILE``                            per-call times from a CSV with a column ``inference_time_s``
                                           (or one number per line, seconds), cycled
@@ -30,9 +31,11 @@ from pathlib import Path
 import numpy as np
 
 from accbench.errors import ConfigError
-from accbench.units import parse_duration
+from accbench.suggest import did_you_mean
+from accbench.units import MissingUnitError, parse_duration
 
 __all__ = [
+    "MODEL_NAMES",
     "Fixed",
     "Jitter",
     "LatencyModel",
@@ -44,9 +47,20 @@ __all__ = [
 ]
 
 
+#: The model names a spec may start with (``NAME`` or ``NAME:ARGS``).
+MODEL_NAMES = ("zero", "fixed", "linear", "trace", "measured")
+
+
 def _seconds(text: str, spec: str) -> Fraction:
+    """The duration ``text`` (``"30ms"``, ``"0.03s"``) of latency ``spec`` in seconds; a unit is required."""
     try:
-        value, unit = parse_duration(text, default_unit="ms")
+        value, unit = parse_duration(text)
+    except MissingUnitError as error:
+        number = error.text
+        in_seconds = f"{float(Fraction(number) / 1000):g}s"
+        raise ConfigError(
+            f"invalid latency spec {spec!r}: {number!r} has no unit; write {number}ms or {in_seconds}"
+        ) from None
     except ValueError as error:
         raise ConfigError(f"invalid latency spec {spec!r}: {error}") from None
     if unit == "frames":
@@ -264,5 +278,10 @@ def parse_latency(spec: str | LatencyModel | None) -> LatencyModel:
         return Trace.from_file(args.strip())
     raise ConfigError(
         f"invalid latency spec {spec!r}: expected one of 'zero', 'fixed:30ms', 'linear:20ms,2ms/frame', "
-        "'trace:FILE', 'measured', optionally followed by ',jitter=5ms'"
+        f"'trace:FILE', 'measured', optionally followed by ',jitter=5ms'{_suggestion(name)}"
     )
+
+
+def _suggestion(name: str) -> str:
+    """``" (did you mean 'fixed'?)"`` for a misspelt model name, ``""`` for a known or unlike one."""
+    return "" if name in MODEL_NAMES else did_you_mean(name, MODEL_NAMES)

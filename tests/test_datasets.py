@@ -467,3 +467,27 @@ def test_loaded_arrays_are_writable_copies():
     loaded.input[:] = 0.0
     np.testing.assert_array_equal(song.load().input, source)
     assert not song.input.flags.writeable
+
+
+def test_empty_file_is_named_empty_by_the_header_check_and_by_load(tmp_path):
+    make_song_folder(tmp_path, "s1")
+    (tmp_path / "s1" / "reference.flac").write_bytes(b"")
+    with pytest.raises(DataError) as info:
+        load_dataset(f"folder:{tmp_path}")
+    empty = str(tmp_path / "s1" / "reference.flac")
+    assert str(info.value) == f"song 's1', file {empty!r}: the file is empty (0 bytes), not audio"
+    dataset = load_dataset(f"folder:{tmp_path}", on_error="skip")
+    assert len(dataset) == 0 and "the file is empty (0 bytes)" in dataset.skipped[0][1]
+    unchecked = load_dataset(f"folder:{tmp_path}", check="none")
+    with pytest.raises(DataError, match=r"reference\.flac'?: the file is empty \(0 bytes\), not audio$"):
+        unchecked[0].load()
+
+
+def test_garbage_file_is_a_one_line_error_from_the_header_check(tmp_path):
+    make_song_folder(tmp_path, "s1")
+    path = tmp_path / "s1" / "input.wav"
+    path.write_bytes(b"not audio at all")
+    with pytest.raises(DataError) as info:
+        load_dataset(f"folder:{tmp_path}")
+    message = str(info.value)
+    assert message == f"song 's1', file {str(path)!r}: cannot read audio: Format not recognised (16 bytes)"

@@ -2,7 +2,14 @@ from fractions import Fraction
 
 import pytest
 
-from accbench.units import exact_fraction, frames_to_ms, ms_to_frames, parse_duration, seconds_to_samples_ceil
+from accbench.units import (
+    MissingUnitError,
+    exact_fraction,
+    frames_to_ms,
+    ms_to_frames,
+    parse_duration,
+    seconds_to_samples_ceil,
+)
 
 
 def test_ms_to_frames_is_exact_and_refuses_partial_frames():
@@ -30,3 +37,18 @@ def test_parse_duration_units():
         parse_duration("3 bananas")
     assert frames_to_ms(-10, 32000, 640) == -200.0
     assert exact_fraction(0.1) == Fraction(1, 10)
+
+
+@pytest.mark.parametrize("bare", ["30", " 0.5 ", "-7", 30, 0.5])
+def test_a_bare_number_needs_a_unit_unless_the_caller_names_one(bare):
+    with pytest.raises(MissingUnitError, match="has no unit") as info:
+        parse_duration(bare)
+    assert isinstance(info.value, ValueError) and info.value.text == str(bare).strip()
+    assert parse_duration(bare, default_unit="frames") == (exact_fraction(str(bare).strip()), "frames")
+
+
+def test_a_unit_is_kept_whatever_the_default():
+    assert parse_duration("30ms", default_unit="frames") == (Fraction(30), "ms")
+    assert parse_duration("1frame") == (Fraction(1), "frames")
+    with pytest.raises(TypeError):
+        parse_duration(True)

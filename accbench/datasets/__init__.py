@@ -23,6 +23,7 @@ audio is opened before the dataset is returned). ``split`` and ``songs`` filter 
 from __future__ import annotations
 
 from accbench.errors import DataError
+from accbench.suggest import did_you_mean
 
 from .dataset import Dataset, build_dataset
 from .demo import load_demo, write_demo
@@ -52,6 +53,11 @@ _READERS = {
     "musdb": load_musdb,
     "moisesdb": load_moisesdb,
 }
+
+
+def _suggestion(head: str) -> str:
+    """``" (did you mean 'folder:'?)"`` for a misspelt ``kind:`` (or ``'demo'``), ``""`` when nothing is close."""
+    return did_you_mean(head, ["demo", *(f"{name}:" for name in _READERS)])
 
 
 def load_dataset(spec: str, **options) -> Dataset:
@@ -93,7 +99,8 @@ def load_dataset(spec: str, **options) -> Dataset:
     kind, separator, path = spec.partition(":")
     if not separator or kind not in _READERS:
         raise DataError(
-            f"unknown dataset spec {spec!r}: use 'demo' or '<kind>:<path>' with kind one of {', '.join(_READERS)}"
+            f"unknown dataset spec {spec!r}{_suggestion(kind + separator)}: use 'demo' or "
+            f"'<kind>:<path>' with kind one of {', '.join(_READERS)}"
         )
     if not path:
         raise DataError(f"dataset spec {spec!r} has no path")

@@ -19,8 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal, overload
 
-import soundfile
-
+from accbench.audio import audio_info
 from accbench.errors import DataError
 
 from .song import LoadedSong, Song
@@ -109,14 +108,7 @@ class Dataset(Sequence[Song]):
 def check_song_files(song: Song) -> None:
     """Header-level check of every file of ``song``; raises :class:`DataError` naming the song and file."""
     for path in song.files:
-        if not path.is_file():
-            raise DataError("file not found", song=song.song_id, path=str(path))
-        try:
-            info = soundfile.info(str(path))
-        except Exception as error:  # libsndfile raises several types for unreadable files
-            raise DataError(f"cannot read audio: {error}", song=song.song_id, path=str(path)) from None
-        if info.frames <= 0:
-            raise DataError("audio file has no samples", song=song.song_id, path=str(path))
+        info = audio_info(path, song=song.song_id)
         if song.sample_rate is not None and info.samplerate != song.sample_rate:
             raise DataError(
                 f"file has sample rate {info.samplerate} Hz, expected {song.sample_rate} Hz",

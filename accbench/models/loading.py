@@ -24,6 +24,7 @@ from typing import Any
 
 from accbench.errors import ModelError
 from accbench.protocol import ModelInfo, StreamingModel
+from accbench.suggest import did_you_mean
 
 __all__ = ["BUILTIN_MODELS", "ENTRY_POINT_GROUP", "available_models", "check_model", "load_model"]
 
@@ -43,6 +44,23 @@ _ADAPTER_PREFIXES: dict[str, str] = {
     "torch": "accbench.adapters.torch_adapter:load",
     "subprocess": "accbench.adapters.subprocess_adapter:load",
 }
+
+
+#: Every ``PREFIX:`` a spec may start with (the adapters and ``python:``), for suggestions.
+_PREFIXES = tuple(f"{prefix}:" for prefix in (*_ADAPTER_PREFIXES, "python"))
+
+
+def _import_path(spec: str, prefix: str) -> Callable[..., Any]:
+    """:func:`import_target` for a ``"pkg.module:factory"`` spec; a failed import whose module looks like a
+    misspelt prefix (``"troch:pkg.module:factory"``) suggests it."""
+    try:
+        return import_target(spec, spec)
+    except ModelError as error:
+        missing_module = isinstance(error.__cause__, ModuleNotFoundError) and "." not in prefix
+        suggestion = did_you_mean(f"{prefix}:", _PREFIXES) if missing_module else ""
+        if not suggestion:
+            raise
+        raise ModelError(f"{error.reason}{suggestion}", model=spec) from error.__cause__
 
 
 def import_target(target: str, spec: str) -> Callable[..., Any]:
@@ -77,6 +95,20 @@ def available_models() -> dict[str, str]:
     for name, entry_point in sorted(_entry_points().items()):
         found.setdefault(name, entry_point.value)
     return found
+
+
+def _unknown_model(spec: str) -> ModelError:
+    """The error for a name that is no built-in, entry point or adapter spec, with the closest known names.
+
+    Adapter prefixes count as known names too, so ``"troch"`` suggests ``'torch:'`` (``torch:pkg.module:factory``).
+    """
+    names = sorted(available_models())
+    suggestion = did_you_mean(spec, [*names, *_PREFIXES])
+    return ModelError(
+        f"unknown model {spec!r}{suggestion}; known names: {', '.join(names)}; or give "
+        "'package.module:factory', 'torch:package.module:factory' or 'subprocess:COMMAND'",
+        model=spec,
+    )
 
 
 def check_model(model: Any, spec: str = "<object>") -> StreamingModel:
@@ -132,16 +164,11 @@ def load_model(spec: str | StreamingModel, **options: Any) -> StreamingModel:
     elif prefix == "python" and rest:
         factory = import_target(rest, spec)
     elif ":" in spec:
-        factory = import_target(spec, spec)
+        factory = _import_path(spec, prefix)
     else:
         entry_point = _entry_points().get(spec)
         if entry_point is None:
-            known = ", ".join(sorted(available_models()))
-            raise ModelError(
-                f"unknown model {spec!r}; known names: {known}; or give 'package.module:factory', "
-                "'torch:package.module:factory' or 'subprocess:COMMAND'",
-                model=spec,
-            )
+            raise _unknown_model(spec)
         try:
             factory = entry_point.load()
         except Exception as error:
