@@ -36,7 +36,16 @@ from accbench.reports.aggregate import CONFIDENCE, CONTEXT_COLUMNS, N_BOOT, aggr
 from accbench.reports.load import select_metrics
 from accbench.results import GROUP_COLUMNS, Run, metric_columns
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Baseline", "load_baseline", "make_baseline", "metric_version", "save_baseline"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "NOT_A_BASELINE",
+    "Baseline",
+    "load_baseline",
+    "make_baseline",
+    "metric_version",
+    "save_baseline",
+]
 
 FORMAT = "accbench-baseline"
 FORMAT_VERSION = 1
@@ -162,71 +171,113 @@ def save_baseline(run: Run, path: str | os.PathLike, **kwargs: object) -> Path:
     return path
 
 
+NOT_A_BASELINE = "not an accbench baseline file (expected JSON written by 'accbench baseline save')"
+"""The reason of the one-line error for a file that is not a baseline (binary, not JSON, or another shape)."""
+
+
+_JSON_KINDS = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+def _json_kind(value: object) -> str:
+    """How JSON names the kind of a decoded ``value`` (``"an array"``, ``"null"``, ...)."""
+    return "null" if value is None else _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def _not_a_baseline(path: Path, detail: str) -> DataError:
+    """The one-line :class:`DataError` naming ``path``: not a baseline file, with what was wrong (``detail``)."""
+    return DataError(f"{NOT_A_BASELINE}: {detail}", path=str(path))
+
+
+def _read_document(path: Path) -> dict:
+    """The JSON object in ``path``, checked to be an accbench baseline of a format version this code reads."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read baseline: {error.strerror or error}", path=str(path)) from error
+    if not data.strip():
+        raise _not_a_baseline(path, "the file is empty")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _not_a_baseline(path, "binary data, not UTF-8 text") from None
+    except ValueError as error:
+        raise _not_a_baseline(path, f"invalid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise _not_a_baseline(path, f"the top level is {_json_kind(document)}, not an object")
+    if document.get("format") != FORMAT:
+        raise _not_a_baseline(path, f"its 'format' field is {document.get('format')!r}, not {FORMAT!r}")
+    version = document.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise _not_a_baseline(path, f"'format_version' is {version!r}, not an integer")
+    if version > FORMAT_VERSION:
+        raise DataError(
+            f"baseline format version {version} is newer than this accbench understands ({FORMAT_VERSION})",
+            path=str(path),
+        )
+    for key, kind in (("entries", list), ("manifest", dict), ("bootstrap", dict)):
+        if document.get(key) is not None and not isinstance(document[key], kind):
+            raise _not_a_baseline(path, f"{key!r} is {_json_kind(document[key])}, not {_JSON_KINDS[kind]}")
+    return document
+
+
+def _entry_rows(entry: object) -> tuple[dict, list[tuple]]:
+    """One entry of a baseline document as its ``entries`` row and its ``values`` rows (raises on a bad shape)."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"it is {_json_kind(entry)}, not an object")
+    key = (str(entry["model"]), str(entry.get("model_version", "")), str(entry["config_id"]))
+    metric = str(entry["metric"])
+    row = {
+        "model": key[0],
+        "model_version": key[1],
+        "config_id": key[2],
+        "metric": metric,
+        "baseline": bool(entry.get("baseline", False)),
+        "direction": entry.get("direction"),
+        "unit": entry.get("unit", ""),
+        "metric_version": entry.get("metric_version"),
+        "mean": _float(entry.get("mean")),
+        "ci_low": _float(entry.get("ci_low")),
+        "ci_high": _float(entry.get("ci_high")),
+        "n_songs": int(entry.get("n_songs", 0)),
+        "config": dict(entry.get("config") or {}),
+    }
+    values = entry.get("values") or {}
+    if not isinstance(values, dict):
+        raise TypeError(f"'values' is {_json_kind(values)}, not an object of song: value")
+    return row, [(*key, metric, str(song), _float(value)) for song, value in values.items()]
+
+
 def load_baseline(path: str | os.PathLike) -> Baseline:
     """Read a baseline file.
 
     Raises
     ------
     DataError
-        Missing or unreadable file, or not an accbench baseline (or a newer format version).
+        One line naming the file: missing or unreadable, not an accbench baseline (binary, not JSON, JSON of
+        another shape: :data:`NOT_A_BASELINE`, with what was wrong), or a newer format version.
     """
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read baseline: {error}", path=str(path)) from error
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise DataError("not an accbench baseline file (format field missing)", path=str(path))
-    if int(document.get("format_version", 0)) > FORMAT_VERSION:
-        raise DataError(
-            f"baseline format version {document.get('format_version')} is newer than this accbench "
-            f"understands ({FORMAT_VERSION})",
-            path=str(path),
-        )
+    document = _read_document(path)
     value_rows = []
     entry_rows = []
-    try:
-        for entry in document.get("entries", []):
-            key = (str(entry["model"]), str(entry.get("model_version", "")), str(entry["config_id"]))
-            metric = str(entry["metric"])
-            entry_rows.append(
-                {
-                    "model": key[0],
-                    "model_version": key[1],
-                    "config_id": key[2],
-                    "metric": metric,
-                    "baseline": bool(entry.get("baseline", False)),
-                    "direction": entry.get("direction"),
-                    "unit": entry.get("unit", ""),
-                    "metric_version": entry.get("metric_version"),
-                    "mean": _float(entry.get("mean")),
-                    "ci_low": _float(entry.get("ci_low")),
-                    "ci_high": _float(entry.get("ci_high")),
-                    "n_songs": int(entry.get("n_songs", 0)),
-                    "config": dict(entry.get("config") or {}),
-                }
-            )
-            for song, value in (entry.get("values") or {}).items():
-                value_rows.append((*key, metric, str(song), _float(value)))
-    except (KeyError, TypeError, ValueError) as error:
-        raise DataError(f"malformed baseline entry: {error}", path=str(path)) from error
+    for number, entry in enumerate(document.get("entries") or []):
+        try:
+            row, values = _entry_rows(entry)
+        except KeyError as error:
+            raise _not_a_baseline(path, f"entry {number} lacks the key {error}") from None
+        except (TypeError, ValueError) as error:
+            raise _not_a_baseline(path, f"entry {number} is malformed: {error}") from None
+        entry_rows.append(row)
+        value_rows.extend(values)
     values = pd.DataFrame(value_rows, columns=[*GROUP_COLUMNS, "metric", "song", "value"])
-    entries = pd.DataFrame(
-        entry_rows,
-        columns=[
-            *GROUP_COLUMNS,
-            "metric",
-            "baseline",
-            "direction",
-            "unit",
-            "metric_version",
-            "mean",
-            "ci_low",
-            "ci_high",
-            "n_songs",
-            "config",
-        ],
-    )
+    entries = pd.DataFrame(entry_rows, columns=[*GROUP_COLUMNS, "metric", *_ENTRY_COLUMNS])
     return Baseline(
         manifest=dict(document.get("manifest") or {}),
         values=values,
@@ -234,6 +285,20 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
         path=path,
         bootstrap=dict(document.get("bootstrap") or {}),
     )
+
+
+_ENTRY_COLUMNS = (
+    "baseline",
+    "direction",
+    "unit",
+    "metric_version",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n_songs",
+    "config",
+)
+"""The columns of :attr:`Baseline.entries` after the group columns and ``metric``."""
 
 
 def _float(value: object) -> float:

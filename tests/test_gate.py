@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -248,3 +249,63 @@ def test_every_bootstrap_default_comes_from_one_home():
         assert parameters["confidence"].default == aggregate.CONFIDENCE
     for function in (markdown.render_markdown, html.render_html):
         assert inspect.signature(function).parameters["confidence"].default == aggregate.CONFIDENCE
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\xff\xfe", "binary data, not UTF-8 text"),
+        (b"", "the file is empty"),
+        (b"index,chunk_frames\n0,1\n", "invalid JSON"),
+        (b"[1, 2]", "the top level is an array, not an object"),
+        (b'{"results": []}', "its 'format' field is None, not 'accbench-baseline'"),
+        (b'{"format": "accbench-baseline", "format_version": "one"}', "'format_version' is 'one', not an integer"),
+        (b'{"format": "accbench-baseline", "entries": {"a": 1}}', "'entries' is an object, not an array"),
+        (b'{"format": "accbench-baseline", "entries": [3]}', "entry 0 is malformed: it is a number, not an object"),
+        (b'{"format": "accbench-baseline", "entries": [{"metric": "m"}]}', "entry 0 lacks the key 'model'"),
+        (
+            b'{"format": "accbench-baseline", "entries": [{"model": "a", "config_id": "c", "metric": "m", '
+            b'"values": [0.5]}]}',
+            "entry 0 is malformed: 'values' is an array",
+        ),
+    ],
+)
+def test_a_file_that_is_no_baseline_is_a_one_line_error_naming_it(tmp_path: Path, content: bytes, detail: str) -> None:
+    from accbench.errors import DataError
+    from accbench.reports.baseline import NOT_A_BASELINE
+
+    path = tmp_path / "in.wav"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        load_baseline(path)
+    message = str(caught.value)
+    assert message.startswith(f"file {str(path)!r}: {NOT_A_BASELINE}: {detail}")
+    assert "\n" not in message and "codec" not in message
+    assert "expected JSON written by 'accbench baseline save'" in message
+
+
+def test_gate_with_a_wav_as_baseline_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = write_run(tmp_path / "run", make_results(**SMALL))
+    wav = tmp_path / "in.wav"
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\xff\xfe\x00\x80")
+    assert _cli(["gate", str(run), "--baseline", str(wav), "--quiet"]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "in.wav" in err and "not an accbench baseline file" in err
+    assert err.startswith("accbench gate: error: ")
+
+
+def test_every_gate_and_baseline_save_option_has_help_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="accbench")
+    gate_command.register(parser.add_subparsers(dest="command"))
+    for argv in (["gate", "--help"], ["baseline", "save", "--help"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        text = " ".join(capsys.readouterr().out.split())
+        for flag, default in (("--n-boot N", "2000"), ("--confidence P", "0.95"), ("--seed SEED", "0")):
+            assert re.search(rf"{flag} [a-z][^-]*\(default[^)]*{re.escape(default)}\)", text), (argv, flag)
+    subparsers = parser._subparsers._group_actions[0]
+    save = subparsers.choices["baseline"]._subparsers._group_actions[0].choices["save"]
+    for command in (subparsers.choices["gate"], save):
+        for action in command._actions:
+            if action.option_strings and action.dest != "help" and not action.required:
+                assert action.help and "default" in action.help, (command.prog, action.option_strings)

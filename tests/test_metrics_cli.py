@@ -60,6 +60,39 @@ def test_json_with_annotations(files, capsys):
     assert document["ref_source"]["beats"] == "annotation" and document["ref_source"]["chords"] == "annotation"
     assert document["values"]["beat.f_measure"] > 0.9
     assert document["values"]["harmony.majmin"] > 0.9
+    # The default: every group that runs offline without extra weights; no timing without --events.
+    groups = {name.split(".", 1)[0] for name in document["values"]}
+    assert groups == {"beat", "harmony", "reaction"}
+
+
+def test_default_metrics_add_timing_with_an_event_log(files, tmp_path, capsys):
+    import soundfile
+
+    import accbench
+    from accbench.eventlog import write_events
+
+    melody, sr = soundfile.read(files / "in.wav", dtype="float32")
+    result = accbench.simulate("silence", melody[np.newaxis, :], sample_rate=sr, future_visibility=0, chunk_frames=4)
+    write_events(tmp_path / "events.csv", result.events)
+    argv = ["score", "--input", str(files / "in.wav"), "--output", str(files / "out.wav"), "--format", "json"]
+    args = parse([*argv, "--events", str(tmp_path / "events.csv")])
+    assert args.handler(args) == 0
+    values = json.loads(capsys.readouterr().out)["values"]
+    assert {name.split(".", 1)[0] for name in values} == {"beat", "harmony", "timing", "reaction"}
+    assert values["timing.miss_rate"] == 0.0
+
+
+def test_default_metrics_are_the_library_defaults_less_timing_without_events(capsys):
+    from accbench.metrics.scoring import GROUPS
+
+    assert score_command._metrics(None, events=True) == list(GROUPS)
+    assert score_command._metrics(None, events=False) == [group for group in GROUPS if group != "timing"]
+    assert "embedding" not in GROUPS
+    assert score_command._metrics(" beat , harmony.majmin,", events=False) == ["beat", "harmony.majmin"]
+    with pytest.raises(SystemExit):
+        parse(["score", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "beat, harmony, reaction, and timing when --events is given; embedding only when named" in help_text
 
 
 def test_table_without_reference(files, capsys):

@@ -87,3 +87,46 @@ def test_models_check_reports_the_broken_plugin(plugin, capsys):
     assert records["follower"]["status"] == "ok"
     assert records["broken-plugin"]["status"].startswith("error: ImportError: accbench_demo_plugin.broken needs")
     assert "broken-plugin" in captured.err
+
+
+def test_models_lists_a_description_per_model_without_importing_torch_or_plugins(plugin, capsys):
+    import subprocess
+
+    records = {record["name"]: record for record in models_command.describe_models()}
+    assert records["silence"]["description"] == "Plays silence."
+    assert records["follower"]["description"].startswith("A causal DSP accompanist")
+    assert records["reference-transformer"]["description"]  # read from the source: torch is not imported
+    assert records["half-input"]["description"] == "The entry point's factory."
+    assert records["broken-plugin"]["description"] == models_command.PLUGIN_DESCRIPTION  # no static docstring
+    assert not any(name.startswith("accbench_demo_plugin") for name in sys.modules)  # no plugin code ran
+    assert _cli(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    first = next(index for index, line in enumerate(lines) if line.startswith("silence "))
+    assert lines[first].split() == ["silence", "Plays", "silence."]
+    assert lines[first + 1].split() == ["built-in:", "accbench.models.baselines:Silence"]
+    code = (
+        "import sys; from accbench.commands.models import describe_models; records = describe_models(); "
+        "assert all(r['description'] for r in records if r['source'] == 'built-in'); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_docstring_summary_reads_sources_statically(tmp_path, monkeypatch):
+    package = tmp_path / "quietpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('the package must not be imported')\n")
+    (package / "mod.py").write_text(
+        '"""Module doc."""\n\nraise RuntimeError("nor the module")\n\n\n'
+        'class Model:\n    """A model whose summary\n    spans two lines.\n\n    More text.\n    """\n\n'
+        '    def make(self):\n        """Uses ``x``."""\n\n\ndef bare():\n    pass\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    summary = models_command.docstring_summary
+    assert summary("quietpkg.mod:Model") == "A model whose summary spans two lines."
+    assert summary("quietpkg.mod:Model.make") == "Uses x."
+    assert summary("quietpkg.mod") == "Module doc."
+    assert summary("quietpkg.mod:bare") is None and summary("quietpkg.mod:missing") is None
+    assert summary("quietpkg.nothere:Model") is None and summary("no_such_top_level_pkg:f") is None
+    assert "quietpkg" not in sys.modules and "quietpkg.mod" not in sys.modules

@@ -20,6 +20,7 @@ __all__ = [
     "EXIT_ERROR",
     "add_bootstrap_arguments",
     "add_command",
+    "add_delay_arguments",
     "add_group",
     "add_model_arguments",
     "add_patterns",
@@ -89,6 +90,26 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_delay_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--input-latency-ms`` (``L_in``) and ``--output-latency-ms`` (``L_out``): the system's fixed delays.
+
+    Both are floats in milliseconds, default 0, destinations ``input_latency_ms`` and ``output_latency_ms``
+    (the field names of :class:`~accbench.simulators.SimulationConfig`).
+    """
+    parser.add_argument(
+        "--input-latency-ms",
+        type=float,
+        default=0.0,
+        help="L_in, ms from a sample being sung to the model being able to read it (capture, transport; default 0)",
+    )
+    parser.add_argument(
+        "--output-latency-ms",
+        type=float,
+        default=0.0,
+        help="L_out, ms a finished chunk needs before it sounds (playback buffer; default 0)",
+    )
+
+
 def option_fields(config_class: type, args: argparse.Namespace) -> dict[str, Any]:
     """The parsed options whose destination is a field of the dataclass ``config_class``, by field name.
 
@@ -118,14 +139,15 @@ def add_bootstrap_arguments(parser: argparse.ArgumentParser, defaults: Any, *, g
     given_only : bool
         Leave an option that is not given ``None`` (a config file decides), still naming the default in the help.
     """
-    for flag, name, kind, what in (
-        ("--n-boot", "n_boot", int, "bootstrap resamples"),
-        ("--confidence", "confidence", float, "interval coverage"),
-        ("--seed", "seed", int, "bootstrap seed"),
+    for flag, name, kind, metavar, what in (
+        ("--n-boot", "n_boot", int, "N", "bootstrap resamples of the confidence intervals"),
+        ("--confidence", "confidence", float, "P", "coverage of the confidence intervals, in (0, 1)"),
+        ("--seed", "seed", int, "SEED", "seed of the bootstrap resampling"),
     ):
         default = getattr(defaults, name)
+        said = f"default: the config file's, else {default}" if given_only else f"default {default}"
         parser.add_argument(
-            flag, type=kind, default=None if given_only else default, help=f"{what} (default {default})"
+            flag, type=kind, default=None if given_only else default, metavar=metavar, help=f"{what} ({said})"
         )
 
 

@@ -1,7 +1,7 @@
 """``accbench data``: materialise the demo set and check datasets.
 
-- ``accbench data demo [--songs N] [--tempo BPM] [--sr HZ] [--split S] [--out DIR]`` renders the Bach
-  chorale demo set (cached by content under ``$ACCBENCH_CACHE``) and, with ``--out``, writes it as a folder
+- ``accbench data demo [--songs N] [--tempo BPM|varied|score] [--sr HZ] [--split S] [--out DIR]`` renders
+  the Bach chorale demo set (cached by content under ``$ACCBENCH_CACHE``) and, with ``--out``, writes it as a folder
   layout with ``manifest.csv``.
 - ``accbench data check SPEC [--check header|full] [--on-error skip|raise]`` lists the songs found and the
   songs skipped, with the reason, for any dataset spec (``demo``, ``manifest:PATH``, ``folder:PATH``,
@@ -16,18 +16,19 @@ import time
 
 from accbench.commands.common import add_command, add_group, positive_int
 from accbench.datasets import load_dataset, write_demo
-from accbench.datasets.demo import DEFAULT_SAMPLE_RATE, cache_dir
+from accbench.datasets.demo import DEFAULT_SAMPLE_RATE, DEFAULT_TEMPO_BPM, VARIED_TEMPO_RANGE_BPM, cache_dir
 
 __all__ = ["register"]
 
 
 def _tempo(text: str) -> float | str:
-    if text == "score":
+    """argparse type of ``--tempo``: beats per minute (a number), ``'varied'`` or ``'score'``."""
+    if text in ("varied", "score"):
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"tempo must be beats per minute or 'score', got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"tempo must be beats per minute, 'varied' or 'score', got {text!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,8 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "~/.cache/accbench); --out also writes a folder layout with manifest.csv.",
     )
     demo.add_argument("--songs", type=positive_int, default=None, help="first N chorales (default: all)")
+    low, high = VARIED_TEMPO_RANGE_BPM
     demo.add_argument(
-        "--tempo", type=_tempo, default=None, help="beats per minute, or 'score' (default: 90 for every song)"
+        "--tempo",
+        type=_tempo,
+        default=None,
+        help=f"BPM for every song; 'score': the chorale's metronome mark (else {DEFAULT_TEMPO_BPM:g}); "
+        f"'varied' (default): each chorale its own fixed tempo, {low}-{high} BPM derived from its id",
     )
     demo.add_argument(
         "--sr",

@@ -19,7 +19,15 @@ from accbench.commands.common import (
 )
 from accbench.errors import AccbenchError, ConfigError
 from accbench.reports.baseline import load_baseline, save_baseline
-from accbench.reports.gate import GateConfig, load_gate_config, run_gate, to_junit, to_markdown
+from accbench.reports.gate import (
+    AUTO_RANGE_FRACTION,
+    AUTO_RELATIVE_FRACTION,
+    GateConfig,
+    load_gate_config,
+    run_gate,
+    to_junit,
+    to_markdown,
+)
 from accbench.reports.load import load_run
 
 __all__ = ["register", "run_baseline_save", "run_gate_command"]
@@ -33,39 +41,59 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``gate`` and ``baseline save`` to the CLI."""
     gate = add_command(subparsers, "gate", run_gate_command, help=GATE_HELP)
     gate.add_argument("run_dir", type=Path, help="the run folder to check")
-    gate.add_argument("--baseline", type=Path, required=True, help="baseline file (accbench baseline save)")
-    gate.add_argument("--config", type=Path, help="gate config (TOML or JSON; keys at top level or under [gate])")
+    gate.add_argument("--baseline", type=Path, required=True, help="baseline file written by 'accbench baseline save'")
+    gate.add_argument(
+        "--config",
+        type=Path,
+        help="gate config (TOML or JSON; keys at top level or under [gate]; default: none, built-in settings)",
+    )
     # Options named like GateConfig's fields override the config file's (see run_gate_command).
-    add_patterns(gate, "--metric", "metrics that gate", dest="metrics")
-    add_patterns(gate, "--exclude-metric", "metrics never gated", dest="exclude_metrics")
-    add_patterns(gate, "--model", "models that gate", dest="models")
+    add_patterns(gate, "--metric", "metrics that gate, e.g. 'beat.*' (repeatable; default: all)", dest="metrics")
+    add_patterns(gate, "--exclude-metric", "metrics never gated (repeatable; default: none)", dest="exclude_metrics")
+    add_patterns(gate, "--model", "models that gate (repeatable; default: all)", dest="models")
     gate.add_argument(
         "--tolerance",
         action="append",
         default=[],
         dest="tolerances",
         metavar="METRIC=TOL",
-        help="tolerance of a metric pattern: absolute (0.02), relative to the baseline ('5%%') or 'auto'",
+        help="tolerance of a metric pattern: absolute (0.02), relative to the baseline ('5%%') or 'auto' "
+        "(repeatable; default: --default-tolerance)",
     )
-    gate.add_argument("--default-tolerance", help="tolerance of other metrics (default 'auto')")
+    gate.add_argument(
+        "--default-tolerance",
+        help=f"tolerance of other metrics (default 'auto': {AUTO_RANGE_FRACTION:.0%}% of the metric's range, "
+        f"else {AUTO_RELATIVE_FRACTION:.0%}% of the baseline mean)",
+    )
     add_bootstrap_arguments(gate, GateConfig(), given_only=True)
-    gate.add_argument("--allow-missing", action="store_true", default=None, help="missing songs/configs are notes")
     gate.add_argument(
-        "--allow-data-change", action="store_true", default=None, help="changed song hashes are notes, not errors"
+        "--allow-missing",
+        action="store_true",
+        default=None,
+        help="missing songs/configs are notes, not errors (default: errors)",
     )
     gate.add_argument(
-        "--allow-metric-version-change", action="store_true", default=None, help="changed metric versions are notes"
+        "--allow-data-change",
+        action="store_true",
+        default=None,
+        help="changed song hashes are notes, not errors (default: errors)",
     )
-    gate.add_argument("--junit", type=Path, help="write JUnit XML here")
-    gate.add_argument("--markdown", type=Path, help="write the Markdown verdict here")
-    gate.add_argument("--quiet", action="store_true", help="do not print the Markdown verdict")
+    gate.add_argument(
+        "--allow-metric-version-change",
+        action="store_true",
+        default=None,
+        help="changed metric versions are notes, not errors (default: errors)",
+    )
+    gate.add_argument("--junit", type=Path, help="write JUnit XML here (default: not written)")
+    gate.add_argument("--markdown", type=Path, help="write the Markdown verdict here (default: not written)")
+    gate.add_argument("--quiet", action="store_true", help="do not print the Markdown verdict (default: print it)")
 
     actions = add_group(subparsers, "baseline", help="manage gate baselines", dest="baseline_command")
     save = add_command(actions, "save", run_baseline_save, help=BASELINE_SAVE_HELP)
-    save.add_argument("run_dir", type=Path, help="the run folder")
-    save.add_argument("--to", type=Path, required=True, help="baseline file to write (JSON)")
-    add_patterns(save, "--metric", "metrics to keep")
-    add_patterns(save, "--model", "models to keep")
+    save.add_argument("run_dir", type=Path, help="the run folder (holding results.parquet or .csv)")
+    save.add_argument("--to", type=Path, required=True, help="baseline file to write (JSON; required)")
+    add_patterns(save, "--metric", "metrics to keep, e.g. 'beat.*' (repeatable; default: all)")
+    add_patterns(save, "--model", "models to keep (repeatable; default: all)")
     add_bootstrap_arguments(save, GateConfig())
 
 

@@ -9,29 +9,61 @@ chunk, same visibility rule), ``--warmup`` untimed calls first, then ``--calls``
     ...
 
 which ``--latency trace:FILE`` (:mod:`accbench.simulators.latency`) replays deterministically, cycling when
-a song has more calls. A summary (mean, p50/p95/p99, max per call, and the real-time factor: mean call time
-over the chunk's duration) is printed and optionally written as JSON.
+a song has more calls. A summary is printed and optionally written as JSON: mean, p50/p95/p99 and max per
+call, the real-time factor (mean call time over the chunk's duration) and the verdict against the call's
+time budget, ``k * hop / sample_rate - L_in - L_out`` (the time a call has when it is handed the input one
+chunk ahead, ``t_f = -k``, with the configured ``--input-latency-ms`` and ``--output-latency-ms``): "within
+budget" when the p99 call time fits (:data:`VERDICT_PERCENTILE`), else "over budget", with the number of
+calls over it and the largest ``t_f`` that runs without a missed deadline at that call time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from accbench.atomic import atomic_write_text
-from accbench.commands.common import add_command, add_model_arguments
+from accbench.commands.common import add_command, add_delay_arguments, add_model_arguments, positive_int
 from accbench.commands.options import parse_model_options
 from accbench.errors import ConfigError, ModelError
 from accbench.models import load_model
 from accbench.protocol import ModelInfo, Session, StepContext, StreamingModel
+from accbench.simulators.schedule import delay_samples, feasible_future_visibility
 
-__all__ = ["ProfileResult", "profile_model", "register", "write_trace"]
+__all__ = [
+    "VERDICT_PERCENTILE",
+    "ProfileResult",
+    "format_summary",
+    "profile_model",
+    "register",
+    "replayed_samples",
+    "write_trace",
+]
+
+#: The per-call percentile the budget verdict is taken at ("within budget" when it fits).
+VERDICT_PERCENTILE = 99
+
+
+def _trace_text(seconds: float) -> str:
+    """A call time as the trace writes it: seconds with nine decimals."""
+    return f"{seconds:.9f}"
+
+
+def replayed_samples(seconds: float, sample_rate: int) -> int:
+    """The whole samples ``--latency trace:FILE`` replays for a call of ``seconds``: the written value, rounded up.
+
+    Comparing these with the budget in samples decides as the simulator would (no float noise at the edge).
+    """
+    return math.ceil(Fraction(_trace_text(seconds)) * sample_rate)
 
 
 @dataclass(frozen=True)
@@ -48,6 +80,8 @@ class ProfileResult:
         ``k`` and ``t_f`` of the calls, in frames.
     sample_rate, hop : int
         The model's rate in Hz and its samples per frame.
+    input_latency_ms, output_latency_ms : float
+        ``L_in`` and ``L_out`` in ms, taken from the time budget (:attr:`budget_s`); they do not change the calls.
     """
 
     model: str
@@ -56,16 +90,48 @@ class ProfileResult:
     sample_rate: int
     hop: int
     times_s: np.ndarray
+    input_latency_ms: float = 0.0
+    output_latency_ms: float = 0.0
 
     @property
     def chunk_s(self) -> float:
         """Duration of one chunk, in seconds."""
         return self.chunk_frames * self.hop / self.sample_rate
 
+    def _delays_samples(self) -> tuple[int, int]:
+        """``L_in`` and ``L_out`` in whole samples, rounded up as the simulator rounds them."""
+        return (
+            delay_samples(self.input_latency_ms, self.sample_rate),
+            delay_samples(self.output_latency_ms, self.sample_rate),
+        )
+
+    @property
+    def budget_samples(self) -> int:
+        """Time one call has, in samples: the chunk ``k * hop`` less ``L_in`` and ``L_out`` (may be <= 0)."""
+        input_latency, output_latency = self._delays_samples()
+        return self.chunk_frames * self.hop - input_latency - output_latency
+
+    @property
+    def budget_s(self) -> float:
+        """:attr:`budget_samples` in seconds."""
+        return self.budget_samples / self.sample_rate
+
     def summary(self) -> dict[str, Any]:
-        """Mean, percentiles and max per call (seconds) and the real-time factor (mean / chunk duration)."""
+        """Mean, percentiles and max per call (seconds), the real-time factor (mean / chunk duration) and the
+        verdict against :attr:`budget_samples` at the :data:`VERDICT_PERCENTILE` call time (call times in the
+        whole samples a trace replay uses, :func:`replayed_samples`).
+
+        ``feasible_future_visibility`` is the largest ``t_f`` (frames) with no missed deadline for a constant
+        inference time equal to that percentile, ``None`` when it exceeds the chunk's duration (slower than
+        real time at any ``t_f``).
+        """
         times = self.times_s
         mean = float(times.mean())
+        budget = self.budget_samples
+        verdict_s = float(np.percentile(times, VERDICT_PERCENTILE))
+        inference_samples = replayed_samples(verdict_s, self.sample_rate)
+        input_latency, output_latency = self._delays_samples()
+        over = sum(replayed_samples(float(seconds), self.sample_rate) > budget for seconds in times)
         return {
             "model": self.model,
             "chunk_frames": self.chunk_frames,
@@ -79,6 +145,16 @@ class ProfileResult:
             "max_s": float(times.max()),
             "real_time_factor": mean / self.chunk_s,
             "x_real_time": self.chunk_s / mean if mean > 0 else float("inf"),
+            "input_latency_ms": float(self.input_latency_ms),
+            "output_latency_ms": float(self.output_latency_ms),
+            "budget_s": self.budget_s,
+            "verdict_percentile": VERDICT_PERCENTILE,
+            "calls_over_budget": int(over),
+            "within_budget": inference_samples <= budget,
+            "verdict": "within budget" if inference_samples <= budget else "over budget",
+            "feasible_future_visibility": feasible_future_visibility(
+                inference_samples, self.chunk_frames, self.hop, input_latency, output_latency
+            ),
         }
 
 
@@ -93,6 +169,19 @@ def _default_input(n_samples: int, sample_rate: int, channels: int, seed: int) -
     return np.repeat(audio[np.newaxis, :].astype(np.float32), channels, axis=0)
 
 
+def _check_arguments(
+    chunk_frames: int, calls: int, warmup_calls: int, input_latency_ms: float, output_latency_ms: float
+) -> None:
+    """A :class:`ConfigError` unless ``k >= 1``, ``calls >= 1``, ``warmup_calls >= 0`` and both delays (ms) >= 0."""
+    if chunk_frames < 1 or calls < 1 or warmup_calls < 0:
+        raise ConfigError(
+            f"need chunk_frames >= 1, calls >= 1, warmup_calls >= 0; got {chunk_frames}, {calls}, {warmup_calls}"
+        )
+    for name, value in (("input_latency_ms", input_latency_ms), ("output_latency_ms", output_latency_ms)):
+        if not np.isfinite(value) or value < 0:
+            raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
 def profile_model(
     model: StreamingModel,
     *,
@@ -102,6 +191,9 @@ def profile_model(
     future_visibility: int = 0,
     input_audio: np.ndarray | None = None,
     seed: int = 0,
+    input_latency_ms: float = 0.0,
+    output_latency_ms: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> ProfileResult:
     """Time ``calls`` calls of ``model`` after ``warmup_calls`` untimed ones.
 
@@ -120,15 +212,16 @@ def profile_model(
         Default: a deterministic synthetic melody.
     seed : int
         Passed to ``reset`` (and seeds the synthetic input).
+    input_latency_ms, output_latency_ms : float
+        ``L_in`` and ``L_out`` in ms (>= 0), for the time budget only (see :attr:`ProfileResult.budget_s`).
+    clock : callable
+        Seconds now (default ``time.perf_counter``); read right before and after each call.
 
     Returns
     -------
     ProfileResult
     """
-    if chunk_frames < 1 or calls < 1 or warmup_calls < 0:
-        raise ConfigError(
-            f"need chunk_frames >= 1, calls >= 1, warmup_calls >= 0; got {chunk_frames}, {calls}, {warmup_calls}"
-        )
+    _check_arguments(chunk_frames, calls, warmup_calls, input_latency_ms, output_latency_ms)
     info = model.info
     hop = int(info.hop)
     chunk = chunk_frames * hop
@@ -139,7 +232,6 @@ def profile_model(
     model.reset(session)
     times = np.zeros(calls)
     previous = 0
-    clock = time.perf_counter
     for index in range(total_calls):
         start = index * chunk
         end = min(max(start + future_visibility * hop, 0), n_samples)
@@ -159,7 +251,16 @@ def profile_model(
         if index >= warmup_calls:
             times[index - warmup_calls] = elapsed
         previous = end
-    return ProfileResult(info.name, chunk_frames, future_visibility, info.sample_rate, hop, times)
+    return ProfileResult(
+        info.name,
+        chunk_frames,
+        future_visibility,
+        info.sample_rate,
+        hop,
+        times,
+        input_latency_ms=float(input_latency_ms),
+        output_latency_ms=float(output_latency_ms),
+    )
 
 
 def _profile_input(info: ModelInfo, input_audio: np.ndarray | None, n_samples: int, seed: int) -> np.ndarray:
@@ -175,7 +276,7 @@ def _profile_input(info: ModelInfo, input_audio: np.ndarray | None, n_samples: i
 def write_trace(path: str | Path, result: ProfileResult) -> None:
     """Write the latency trace CSV (``index,chunk_frames,inference_time_s``) atomically."""
     lines = ["index,chunk_frames,inference_time_s"]
-    lines += [f"{index},{result.chunk_frames},{seconds:.9f}" for index, seconds in enumerate(result.times_s)]
+    lines += [f"{index},{result.chunk_frames},{_trace_text(seconds)}" for index, seconds in enumerate(result.times_s)]
     atomic_write_text(path, "\n".join(lines) + "\n")
 
 
@@ -185,19 +286,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers, "profile", run, help="time a model's calls and write a latency trace for --latency trace:FILE"
     )
     add_model_arguments(parser)
-    parser.add_argument("--chunk-frames", type=int, required=True, help="k, frames per call")
+    parser.add_argument("--chunk-frames", type=positive_int, required=True, help="k, frames per call")
     parser.add_argument("--future-visibility", type=int, default=0, help="t_f in frames (default 0)")
-    parser.add_argument("--calls", type=int, default=200, help="timed calls (default 200)")
+    parser.add_argument("--calls", type=positive_int, default=200, help="timed calls (default 200)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls before them (default 5)")
+    add_delay_arguments(parser)
     parser.add_argument("--input", type=Path, help="input audio (default: a synthetic melody)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, help="latency trace CSV to write")
-    parser.add_argument("--summary-json", type=Path, help="summary JSON to write")
+    parser.add_argument("--seed", type=int, default=0, help="seed of reset and of the synthetic input (default 0)")
+    parser.add_argument("--out", type=Path, help="latency trace CSV to write (default: none)")
+    parser.add_argument("--summary-json", type=Path, help="summary JSON to write (default: none)")
+
+
+def _ms(seconds: float) -> str:
+    """``seconds`` as milliseconds with three decimals (``"1.234 ms"``)."""
+    return f"{seconds * 1000:.3f} ms"
+
+
+def format_summary(summary: dict[str, Any]) -> list[str]:
+    """The printed lines of a :meth:`ProfileResult.summary`: per-call times, then the budget verdict."""
+    percentile = summary["verdict_percentile"]
+    at = summary[f"p{percentile}_s"]
+    bound = summary["feasible_future_visibility"]
+    feasible = (
+        f"t_f <= {bound} frames runs without a missed deadline at that call time"
+        if bound is not None
+        else "slower than real time at any t_f"
+    )
+    return [
+        f"{summary['model']}: {summary['calls']} calls of {summary['chunk_frames']} frames "
+        f"({summary['chunk_s'] * 1000:g} ms): mean {_ms(summary['mean_s'])}, p50 {_ms(summary['p50_s'])}, "
+        f"p95 {_ms(summary['p95_s'])}, p99 {_ms(summary['p99_s'])}, max {_ms(summary['max_s'])}; "
+        f"{summary['x_real_time']:.1f}x real time",
+        f"budget {_ms(summary['budget_s'])} per call (chunk {summary['chunk_s'] * 1000:g} ms - L_in "
+        f"{summary['input_latency_ms']:g} ms - L_out {summary['output_latency_ms']:g} ms): {summary['verdict']} "
+        f"(p{percentile} {_ms(at)}; {summary['calls_over_budget']} of {summary['calls']} calls over); {feasible}",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
-    """Call a model chunk by chunk with real timing; write one row per call (inference_time_s) and a p50/p95/p99
-    summary. The trace makes later simulations deterministic.
+    """Call a model chunk by chunk with real timing; write one row per call (inference_time_s) and print the
+    p50/p95/p99/max call times against the call's budget (chunk duration less L_in and L_out) with a verdict,
+    within or over budget. The trace makes later simulations deterministic.
     """
     model = load_model(args.model, **parse_model_options(args.model_option))
     try:
@@ -216,6 +345,8 @@ def run(args: argparse.Namespace) -> int:
             future_visibility=args.future_visibility,
             input_audio=audio,
             seed=args.seed,
+            input_latency_ms=args.input_latency_ms,
+            output_latency_ms=args.output_latency_ms,
         )
     finally:
         model.close()
@@ -225,13 +356,8 @@ def run(args: argparse.Namespace) -> int:
         summary["trace"] = str(args.out)
     if args.summary_json is not None:
         atomic_write_text(args.summary_json, json.dumps(summary, indent=2) + "\n")
-    print(
-        f"{summary['model']}: {summary['calls']} calls of {args.chunk_frames} frames "
-        f"({summary['chunk_s'] * 1000:g} ms): "
-        f"mean {summary['mean_s'] * 1000:.3f} ms, p50 {summary['p50_s'] * 1000:.3f} ms, "
-        f"p95 {summary['p95_s'] * 1000:.3f} ms, p99 {summary['p99_s'] * 1000:.3f} ms, "
-        f"max {summary['max_s'] * 1000:.3f} ms; {summary['x_real_time']:.1f}x real time"
-    )
+    for line in format_summary(summary):
+        print(line)
     if args.out is not None:
         print(f"trace written to {args.out}; replay it with --latency trace:{args.out}")
     return 0

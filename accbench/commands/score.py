@@ -1,7 +1,7 @@
 """``accbench score``: score one output file against its input (and reference) and print a table or JSON.
 
 ``accbench score --input in.wav --output out.wav [--reference ref.wav] [--annotations DIR]
-[--metrics beat,harmony] [--format table|json] [--cache DIR]``
+[--events EVENTS.csv] [--metrics beat,harmony] [--format table|json] [--cache DIR]``
 
 The output and reference are resampled to the input's sample rate when their files differ (soxr) and checked
 like every song (:func:`accbench.song_run.prepare_audio`: empty or non-finite audio is an error); mono and
@@ -9,7 +9,8 @@ stereo files mix freely (analyses down-mix to mono). Files of different lengths 
 the input's length (``fit="pad"``; each repair is printed as a note). ``--annotations DIR`` reads ``beats.txt``
 (``time [position]`` per line), ``downbeats.txt`` and ``chords.lab`` (``start end label``) from ``DIR``, the
 folder-layout names. Analyses are cached under ``--cache`` (default ``$ACCBENCH_CACHE``, else in memory
-only). Timing metrics need the simulator's event log and are skipped here.
+only). By default every group that runs offline without extra weights is scored: ``beat``, ``harmony``,
+``reaction``, and ``timing`` when ``--events`` gives the simulator's event log; ``embedding`` only when named.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--metrics",
-        default="beat,harmony,reaction",
-        help="comma-separated groups or metric names (default: beat,harmony,reaction)",
+        default=None,
+        help="comma-separated groups or metric names (default: every group that runs offline without extra "
+        "weights: beat, harmony, reaction, and timing when --events is given; embedding only when named)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.add_argument(
@@ -101,6 +103,19 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, object]:
     return options
 
 
+def _metrics(text: str | None, *, events: bool) -> list[str]:
+    """The groups and metric names to score: ``--metrics`` split at commas, else the default groups.
+
+    The default is :func:`accbench.metrics.score`'s (every group but the opt-in ``embedding``), less ``timing``
+    when there is no event log (it would only print skipped rows).
+    """
+    if text is not None:
+        return [item.strip() for item in text.split(",") if item.strip()]
+    from accbench.metrics.scoring import GROUPS
+
+    return [group for group in GROUPS if events or group != "timing"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Score one output file against its input (and reference) and print a table or JSON."""
     from accbench.metrics import AnalysisCache, default_cache, score
@@ -120,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         reference=reference,
         annotations=None if args.annotations is None else _annotations(args.annotations, song),
         events=None if args.events is None else read_events(args.events),
-        metrics=[item.strip() for item in args.metrics.split(",") if item.strip()],
+        metrics=_metrics(args.metrics, events=args.events is not None),
         cache=AnalysisCache(args.cache) if args.cache is not None else default_cache(),
         song=song,
         beat_tracker=args.beat_tracker,

@@ -9,7 +9,7 @@ from pathlib import Path
 from accbench.api import simulate
 from accbench.atomic import atomic_write_text
 from accbench.audio import write_audio_atomic
-from accbench.commands.common import add_command, add_model_arguments, option_fields
+from accbench.commands.common import add_command, add_delay_arguments, add_model_arguments, option_fields
 from accbench.commands.options import parse_model_options
 from accbench.eventlog import write_events
 from accbench.simulators import SimulationConfig
@@ -35,8 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inference-time model: zero, fixed:30ms, linear:20ms,2ms/frame, trace:FILE, "
         "measured; optionally ',jitter=5ms' (default: the model's declared latency, else zero)",
     )
-    parser.add_argument("--input-latency-ms", type=float, default=0.0, help="L_in (default 0)")
-    parser.add_argument("--output-latency-ms", type=float, default=0.0, help="L_out (default 0)")
+    add_delay_arguments(parser)
     parser.add_argument("--on-miss", choices=["truncate", "drop", "ignore"], default="truncate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lenient", action="store_true", help="repair bad chunks (recorded) instead of failing")

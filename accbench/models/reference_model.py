@@ -661,7 +661,9 @@ def _weights_sha256(network: ReferenceNetwork, config: dict) -> str:
 
 # ---------------------------------------------------------------------------------------------- adapter
 class ReferenceTransformer:
-    """The reference model as a streaming model (built-in name ``reference-transformer``).
+    """A small causal Transformer accompanist trained per (t_f, k) point (needs torch and a checkpoint).
+
+    The reference model as a streaming model (built-in name ``reference-transformer``).
 
     Parameters
     ----------
