@@ -30,7 +30,8 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     output_latency_ms = [0]
     on_miss = ["auto"]            # auto = truncate for t_f <= 0, ignore for t_f > 0 (offline study)
 
-Unknown keys and invalid values raise :class:`~accbench.errors.ConfigError` naming the key path.
+Unknown keys and invalid values raise :class:`~accbench.errors.ConfigError` naming the key path (an unknown
+key with the closest known spelling: ``gird: unknown key (did you mean 'grid'?)``).
 
 The schema is declared once, on the dataclasses below: every key of the file is a dataclass field whose
 metadata (made by :func:`rule`) holds a :class:`Rule`: the key's check, whether it is a list, a nested table or
@@ -52,6 +53,7 @@ from typing import Any, TypeVar
 
 from accbench.errors import ConfigError
 from accbench.simulators.latency import parse_latency
+from accbench.suggest import did_you_mean
 
 __all__ = [
     "DEFAULT_SWEEP",
@@ -164,7 +166,9 @@ def _table(value: Any, path: str | None = None, allowed: Sequence[str] | None = 
         raise Invalid(f"expected a table, got {type(value).__name__}", "(top level)" if path == "" else path)
     unknown = sorted(set(value) - set(allowed)) if allowed is not None else []
     if unknown:
-        raise Invalid(f"unknown key (known: {', '.join(sorted(allowed or ()))})", _join(path or "", unknown[0]))
+        known = sorted(allowed or ())
+        hint = did_you_mean(unknown[0], known)
+        raise Invalid(f"unknown key{hint} (known: {', '.join(known)})", _join(path or "", unknown[0]))
     return value
 
 

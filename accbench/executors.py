@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any
 
 from accbench.errors import ConfigError
-from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, close_worker, init_worker, run_in_worker
+from accbench.tasks import (
+    INFLIGHT,
+    AnalysisTask,
+    Task,
+    TaskOutcome,
+    WorkerContext,
+    close_worker,
+    init_worker,
+    run_in_worker,
+)
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor", "SerialExecutor", "make_executor"]
 
@@ -105,7 +114,7 @@ class LocalExecutor(Executor):
             self._kept = None
 
     def _inflight(self, context: WorkerContext) -> set[str]:
-        folder = Path(context.out_dir) / ".inflight"
+        folder = Path(context.out_dir) / INFLIGHT
         found = set()
         for marker in folder.glob("*.*") if folder.is_dir() else []:
             found.add(marker.name.split(".", 1)[0])

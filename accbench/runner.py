@@ -1,9 +1,12 @@
 """The sweep runner: the (model x config x song x seed) grid, resumable, on any executor.
 
-:func:`sweep` is what ``accbench run`` calls. It runs in three stages: *plan* (read the config, load the
-dataset, read each model's info once, expand the grid into tasks with deterministic ids, skip tasks a
+:func:`sweep` is what ``accbench run`` calls. It runs in three stages: *plan* (read the config, read each
+model's info once and expand its grid, load the dataset, make the tasks with deterministic ids, skip tasks a
 previous (killed) run of the same sweep already finished), *run* (the rest, on an executor) and *write*,
-in the output folder:
+in the output folder. A model that does not load or a grid value that is not whole frames of a model's hop
+is a :class:`~accbench.errors.ConfigError` raised before the output folder is created. Model specs are
+imported from the config file's folder and the working directory too (:func:`import_folders`, in the
+driver and, through the :class:`~accbench.tasks.WorkerContext`, in every worker). The run writes:
 
 - ``results.parquet`` (or ``.csv``): one row per (model, model version, config, song, seed), columns as
   :mod:`accbench.results` defines them;
@@ -11,7 +14,8 @@ in the output folder:
 - ``manifest.json``: accbench and package versions, the config, models and versions, seeds, song content
   hashes, metric versions, machine, start and end times, and the sweep's fingerprint;
 - ``journal.jsonl``: the driver's append-only log of finished tasks (fsynced line by line), from which a
-  rerun resumes; ``audio/<model>/<config_id>/<song>.wav``: the outputs.
+  rerun resumes; ``audio/<model>/<config_id>/<song>.wav``: the outputs; ``.inflight/`` while tasks run
+  (see :data:`accbench.tasks.INFLIGHT`), removed when the run finishes.
 
 The driver is the only writer of these files; all of them except the journal are replaced atomically.
 A rerun with a changed config, model version or data is refused instead of being mixed into old results.
@@ -19,6 +23,7 @@ A rerun with a changed config, model version or data is refused instead of being
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -52,7 +57,17 @@ from accbench.results import (
     write_table,
 )
 from accbench.simulators import SimulationConfig
-from accbench.tasks import AnalysisTask, Task, TaskOutcome, WorkerContext, describe_model, task_id
+from accbench.tasks import (
+    INFLIGHT,
+    AnalysisTask,
+    Task,
+    TaskOutcome,
+    WorkerContext,
+    add_import_paths,
+    describe_model,
+    remove_import_paths,
+    task_id,
+)
 
 __all__ = ["FAILURE_COLUMNS", "Run", "sweep"]
 
@@ -212,6 +227,7 @@ def sweep(
     ----------
     config : path, dict, SweepConfig or None
         A TOML file, a dict of the same shape, or ``None`` for the default sweep (demo set, baselines).
+        Model specs are imported from the file's folder and the working directory as well (during the sweep).
     out : path, optional
         Output folder; overrides the config's ``out``.
     executor : {"local", "serial", "ray"} or Executor
@@ -231,28 +247,56 @@ def sweep(
     Returns
     -------
     Run
+
+    Raises
+    ------
+    ConfigError
+        A bad config, a model that does not load, a grid value that is not whole frames of a model's hop,
+        or an output folder holding a different sweep; raised before anything is written.
     """
     sweep_config = load_sweep_config(config)
     out_dir = Path(out if out is not None else sweep_config.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if cache_dir is None:
         from accbench.metrics.cache import default_cache_dir
 
         cache_dir = default_cache_dir() / "analysis"
-    plan = _plan(sweep_config, out_dir, retry_failed=retry_failed, overwrite=overwrite)
-    context = WorkerContext(
-        models=sweep_config.models,
-        songs=plan.songs,
-        metrics=sweep_config.metrics,
-        out_dir=str(out_dir),
-        cache_dir=str(cache_dir),
-        write_audio=sweep_config.write_audio,
-        embedder=sweep_config.embedder,
-        embedder_options=dict(sweep_config.embedder_options),
-    )
     runner = executor if isinstance(executor, Executor) else make_executor(executor, workers, address)
-    seconds = _run_tasks(plan, context, runner, progress=progress)
+    folders = import_folders(sweep_config)
+    added = add_import_paths(folders)
+    try:
+        plan = _plan(sweep_config, out_dir, retry_failed=retry_failed, overwrite=overwrite)
+        context = _worker_context(plan, Path(cache_dir), folders)
+        seconds = _run_tasks(plan, context, runner, progress=progress)
+    finally:
+        remove_import_paths(added)
+    shutil.rmtree(out_dir / INFLIGHT, ignore_errors=True)  # markers of running tasks: none are left now
     return _write_results(plan, context, seconds)
+
+
+def _worker_context(plan: _Plan, cache_dir: Path, folders: tuple[str, ...]) -> WorkerContext:
+    """What every worker of the planned sweep needs (sent once per worker)."""
+    config = plan.config
+    return WorkerContext(
+        models=config.models,
+        songs=plan.songs,
+        metrics=config.metrics,
+        out_dir=str(plan.out_dir),
+        cache_dir=str(cache_dir),
+        write_audio=config.write_audio,
+        embedder=config.embedder,
+        embedder_options=dict(config.embedder_options),
+        import_paths=folders,
+    )
+
+
+def import_folders(config: SweepConfig) -> tuple[str, ...]:
+    """Where a sweep's model specs are imported from, first to last: the config file's folder, the working
+    directory (absolute paths; as pytest puts its rootdir on ``sys.path``)."""
+    folders = []
+    if config.source and Path(config.source).is_file():
+        folders.append(str(Path(config.source).resolve().parent))
+    folders.append(os.path.abspath(os.curdir))
+    return tuple(dict.fromkeys(folders))
 
 
 @dataclass
@@ -277,8 +321,11 @@ class _Plan:
 
 
 def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overwrite: bool) -> _Plan:
-    """Stage 1: load the songs and models, expand the grid, read the journal and write the first manifest."""
+    """Stage 1: check the models and the grid, load the songs, expand the tasks, read the journal and write the
+    first manifest. Nothing is created in ``out_dir`` before the models, the grid and the data are known to be
+    good: a bad config is an error (:class:`ConfigError`), not a run with failures."""
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    infos, configs = _model_configs(sweep_config)
     dataset = load_dataset(
         sweep_config.dataset.spec, on_error=sweep_config.dataset.on_error, **sweep_config.dataset.options
     )
@@ -290,10 +337,11 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
         failure_row(f"DataError: song skipped: {reason}", song=song_id)
         for song_id, reason in getattr(dataset, "skipped", [])
     ]
-    infos, tasks = _expand_tasks(sweep_config, songs, song_hashes, failures)
+    tasks = _expand_tasks(sweep_config, infos, configs, song_hashes)
 
     fingerprint = _fingerprint(sweep_config, infos, song_hashes)
     _prepare_out_dir(out_dir, fingerprint, overwrite)
+    out_dir.mkdir(parents=True, exist_ok=True)
     journal = _Journal(out_dir / "journal.jsonl")
     journal.repair()
     finished = journal.read()
@@ -302,43 +350,74 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
     todo = [task for task in tasks if task.task_id not in finished]
     manifest = _manifest(sweep_config, infos, song_hashes, fingerprint, started, dataset, out_dir)
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
+    per_model = [len(per_seed[0][1]) for _, per_seed in configs.values()]  # configs of one seed, by model
     log.info(
-        "%d tasks (%d models x configs x %d songs x %d seeds); %d already done, %d to run",
-        len(tasks),
-        len(infos),
-        len(songs),
-        len(sweep_config.seeds),
+        "%s; %d already done, %d to run",
+        describe_grid(len(tasks), per_model, len(songs), len(sweep_config.seeds)),
         len(tasks) - len(todo),
         len(todo),
     )
     return _Plan(sweep_config, out_dir, songs, infos, tasks, todo, finished, failures, journal, manifest)
 
 
-def _expand_tasks(
-    sweep_config: SweepConfig,
-    songs: dict[str, Song],
-    song_hashes: Mapping[str, str],
-    failures: list[dict[str, Any]],
-) -> tuple[dict[str, ModelInfo], list[Task]]:
-    """Every model's info and the grid's tasks, sorted by song; a model that does not load is a failure."""
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def describe_grid(tasks: int, configs_per_model: list[int], songs: int, seeds: int) -> str:
+    """``"160 tasks (5 models x 8 configs x 4 songs x 1 seed)"``.
+
+    Models whose grids differ in size (durations that round to the same frames at one hop and not at
+    another) show the range: ``"8-12 configs"``.
+    """
+    low, high = min(configs_per_model, default=0), max(configs_per_model, default=0)
+    configs = _plural(low, "config") if low == high else f"{low}-{high} configs"
+    parts = [_plural(len(configs_per_model), "model"), configs, _plural(songs, "song"), _plural(seeds, "seed")]
+    return f"{_plural(tasks, 'task')} ({' x '.join(parts)})"
+
+
+ModelConfigs = dict[str, tuple[int, list[tuple[int, list[SimulationConfig]]]]]
+
+
+def _model_configs(sweep_config: SweepConfig) -> tuple[dict[str, ModelInfo], ModelConfigs]:
+    """Each model's info (loaded once) and, by label, its index and ``(seed, configs)`` of the grid.
+
+    Raises
+    ------
+    ConfigError
+        A model that does not load, a grid value that is not whole frames of a model's hop, two models with
+        the same label: the message names the config file, the model and the key.
+    """
+    where = f"{sweep_config.source}: " if sweep_config.source else ""
     infos: dict[str, ModelInfo] = {}
-    tasks: list[Task] = []
+    configs: ModelConfigs = {}
     for index, entry in enumerate(sweep_config.models):
-        label = entry.name or entry.spec
         try:
-            info = describe_model(entry, songs)
-            label = entry.name or info.name
-            configs = {seed: _grid_configs(sweep_config, info, seed) for seed in sweep_config.seeds}
+            info = describe_model(entry, {})  # the songs are only read when a model runs (mismatch)
         except AccbenchError as error:
-            log.error("model %s: %s", label, error)
-            failures.append(failure_row(error, model=label, traceback=False))
-            continue
+            raise ConfigError(f"{where}models[{index}]: {error}") from error
+        label = entry.name or info.name
         if label in infos:
-            raise ConfigError(f"two models are labelled {label!r}; give them distinct names in the config")
+            raise ConfigError(f"{where}two models are labelled {label!r}; give them distinct names in the config")
+        try:
+            per_seed = [(seed, _grid_configs(sweep_config, info, seed)) for seed in sweep_config.seeds]
+        except ConfigError as error:  # the message names the key, the value and the model's frame length
+            raise ConfigError(f"{where}model {label!r}: {error}") from error
         infos[label] = info
-        for seed, seed_configs in configs.items():
+        configs[label] = (index, per_seed)
+    return infos, configs
+
+
+def _expand_tasks(
+    sweep_config: SweepConfig, infos: Mapping[str, ModelInfo], configs: ModelConfigs, song_hashes: Mapping[str, str]
+) -> list[Task]:
+    """The grid's tasks (model x config x song x seed), sorted by song, with their deterministic ids."""
+    tasks: list[Task] = []
+    for label, (index, per_seed) in configs.items():
+        entry, info = sweep_config.models[index], infos[label]
+        for seed, seed_configs in per_seed:
             for simulation_config in seed_configs:
-                for song_id in songs:
+                for song_id, song_hash in song_hashes.items():
                     identity = {
                         "model": label,
                         "spec": entry.spec,
@@ -346,25 +425,16 @@ def _expand_tasks(
                         "version": info.version,
                         "config": repr(simulation_config),
                         "song": song_id,
-                        "song_hash": song_hashes[song_id],
+                        "song_hash": song_hash,
                         "seed": seed,
                         "metrics": list(sweep_config.metrics),
                         "embedder": sweep_config.embedder,
                     }
-                    tasks.append(
-                        Task(
-                            task_id(identity),
-                            index,
-                            label,
-                            info.version,
-                            simulation_config,
-                            config_id(simulation_config),
-                            song_id,
-                            seed,
-                        )
-                    )
+                    cid = config_id(simulation_config)
+                    task = Task(task_id(identity), index, label, info.version, simulation_config, cid, song_id, seed)
+                    tasks.append(task)
     tasks.sort(key=lambda task: (task.song_id, task.model_index, task.config_id, task.seed))
-    return infos, tasks
+    return tasks
 
 
 def _run_tasks(plan: _Plan, context: WorkerContext, runner: Executor, *, progress: bool) -> dict[str, float]:
@@ -382,14 +452,17 @@ def _run_tasks(plan: _Plan, context: WorkerContext, runner: Executor, *, progres
         if outcome.failure is not None:
             log.warning("analysis of song %s failed: %s", outcome.failure["song"], outcome.failure["error"])
 
-    with tqdm(
-        total=len(plan.tasks),
-        initial=len(plan.tasks) - len(plan.todo),
-        disable=not progress,
-        unit="task",
-        desc="accbench run",
-        dynamic_ncols=True,
-    ) as bar:
+    with (
+        tqdm(
+            total=len(plan.tasks),
+            initial=len(plan.tasks) - len(plan.todo),
+            disable=not progress,
+            unit="task",
+            desc="accbench run",
+            dynamic_ncols=True,
+        ) as bar,
+        _logs_above(bar, progress),
+    ):
 
         def record(outcome: TaskOutcome) -> None:
             seconds.update({key: seconds.get(key, 0.0) + value for key, value in outcome.seconds.items()})
@@ -416,6 +489,15 @@ def _run_tasks(plan: _Plan, context: WorkerContext, runner: Executor, *, progres
         finally:
             runner.close()
     return seconds
+
+
+def _logs_above(bar: Any, progress: bool) -> contextlib.AbstractContextManager[Any]:
+    """While the progress ``bar`` is shown, log records print above it (``tqdm.write``), not onto its line."""
+    if not progress:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(tqdm_class=type(bar))
 
 
 def _write_results(plan: _Plan, context: WorkerContext, seconds: Mapping[str, float]) -> Run:

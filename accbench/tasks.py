@@ -5,6 +5,8 @@ model spec, options and version, the simulation config, the song's content hash,
 groups), so a resumed sweep recognises finished work and never mixes results of a changed config or model
 version. :func:`execute_task` runs in a worker: it loads the model once per process, loads the song at the
 model's rate, simulates, writes the output audio atomically, scores it and returns a row (or a failure).
+:func:`init_worker` first puts the sweep's import folders (:attr:`WorkerContext.import_paths`) on
+``sys.path``, so that a worker finds the model files the driver found.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import importlib
 import json
+import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +36,24 @@ from accbench.results import config_id, failure_row, results_row
 from accbench.simulators import SimulationConfig
 from accbench.song_run import run_song
 
-__all__ = ["AnalysisTask", "Task", "TaskOutcome", "WorkerContext", "config_id", "execute_task", "task_id"]
+__all__ = [
+    "INFLIGHT",
+    "AnalysisTask",
+    "Task",
+    "TaskOutcome",
+    "WorkerContext",
+    "add_import_paths",
+    "config_id",
+    "execute_task",
+    "remove_import_paths",
+    "task_id",
+]
+
+
+#: The run folder's subfolder of markers ``<task_id>.<pid>`` of the tasks running now: a worker process that
+#: dies leaves its marker, so the local executor knows which tasks to re-run in isolation. Removed when the
+#: sweep finishes; markers found at the start of a run are stale (a killed run) and cleared.
+INFLIGHT = ".inflight"
 
 
 def task_id(parts: dict[str, Any]) -> str:
@@ -88,6 +110,9 @@ class WorkerContext:
     write_audio: bool
     embedder: str = "auto"
     embedder_options: dict[str, Any] = field(default_factory=dict)
+    #: Folders put in front of ``sys.path`` in every worker (the sweep config's folder and the driver's working
+    #: directory), so that ``spec = "mymodel:make"`` finds ``mymodel.py`` next to the config, as in the driver.
+    import_paths: tuple[str, ...] = ()
 
     def embedding_options(self) -> dict[str, Any]:
         """What :func:`accbench.metrics.score` gets as ``embedding=``."""
@@ -159,24 +184,63 @@ class _WorkerState:
 
 
 _STATE: _WorkerState | None = None
+_ADDED_PATHS: list[str] = []
+
+
+def add_import_paths(folders: tuple[str, ...] | list[str]) -> list[str]:
+    """Put ``folders`` in front of ``sys.path``, in order, each once; returns those that were not there yet.
+
+    A folder already on ``sys.path`` (``""`` counting as the working directory) is left where it is, so
+    calling this again adds nothing. Undo with :func:`remove_import_paths`.
+    """
+    present = {os.path.abspath(entry or os.curdir) for entry in sys.path}
+    added = [folder for folder in dict.fromkeys(os.path.abspath(f) for f in folders) if folder not in present]
+    if added:
+        sys.path[:0] = added
+        importlib.invalidate_caches()  # a model file written after its folder was last scanned is found
+    return added
+
+
+def remove_import_paths(added: list[str]) -> None:
+    """Take back the folders :func:`add_import_paths` added (modules already imported stay imported)."""
+    for folder in added:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
 
 
 def init_worker(context: WorkerContext) -> None:
-    """Process-pool initializer: set up this worker's model and song caches."""
+    """Process-pool initializer: make the sweep's model folders importable, set up the model and song caches."""
     global _STATE
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _warm_up_analyzers()
     if _STATE is not None:
         _STATE.close()
+    remove_import_paths(_ADDED_PATHS)
+    _ADDED_PATHS[:] = add_import_paths(context.import_paths)
     _STATE = _WorkerState(context)
     atexit.register(_STATE.close)
 
 
+def _warm_up_analyzers() -> None:
+    """Compile librosa's numba kernels one worker at a time (before any model loads librosa): concurrent first
+    compiles can corrupt numba's cache (:mod:`accbench.metrics.warmup`). A failure here is not the sweep's: the
+    analyses themselves then fail per task, with their own error."""
+    from accbench.metrics.warmup import warm_up
+
+    try:
+        warm_up()
+    except Exception as error:
+        logging.getLogger(__name__).warning("warming up the analyzers failed: %s: %s", type(error).__name__, error)
+
+
 def close_worker() -> None:
-    """Close the models this process loaded (end of a serial run)."""
+    """Close the models this process loaded and take back its import folders (end of a serial run)."""
     global _STATE
     if _STATE is not None:
         _STATE.close()
         _STATE = None
+    remove_import_paths(_ADDED_PATHS)
+    _ADDED_PATHS.clear()
 
 
 def run_in_worker(task: Task | AnalysisTask) -> TaskOutcome:
@@ -185,7 +249,7 @@ def run_in_worker(task: Task | AnalysisTask) -> TaskOutcome:
         raise RuntimeError("init_worker was not called in this process")
     if isinstance(task, AnalysisTask):
         return analyse_song(task, _STATE)
-    marker = Path(_STATE.context.out_dir) / ".inflight" / f"{task.task_id}.{os.getpid()}"
+    marker = Path(_STATE.context.out_dir) / INFLIGHT / f"{task.task_id}.{os.getpid()}"
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     try:

@@ -55,14 +55,15 @@ BAD = [
     ({"models": ["silence"]}, "grid: missing: give future_visibility and chunk_frames"),
     (sweep(models=[]), "models: must not be empty"),
     (sweep(models=[3]), "models[0]: expected a table, got int"),
-    (model(nme="x"), "models[0].nme: unknown key (known: name, options, resources, spec)"),
+    (model(nme="x"), "models[0].nme: unknown key (did you mean 'name'?) (known: name, options, resources, spec)"),
     (sweep(models=[{"spec": "silence"}, {"options": {}}]), "models[1].spec: required: a model name or "
      "'package.module:factory'"),
     (model(spec="  "), "models[0].spec: required: a model name or 'package.module:factory'"),
     (model(spec=3), "models[0].spec: required: a model name or 'package.module:factory'"),
     (model(options=[1]), "models[0].options: expected a table, got list"),
     (model(resources=3), "models[0].resources: expected a table, got int"),
-    (model(resources={"gpus": 1}), "models[0].resources.gpus: unknown key (known: num_cpus, num_gpus)"),
+    (model(resources={"gpus": 1}), "models[0].resources.gpus: unknown key (did you mean 'num_gpus'?) "
+     "(known: num_cpus, num_gpus)"),
     (model(resources={"num_cpus": -1}), "models[0].resources.num_cpus: must be a number >= 0, got -1"),
     (model(resources={"num_cpus": True}), "models[0].resources.num_cpus: must be a number >= 0, got True"),
     (model(resources={"num_gpus": "1"}), "models[0].resources.num_gpus: must be a number >= 0, got '1'"),
@@ -71,7 +72,7 @@ BAD = [
     (sweep(models=["x", "x"]), "models: model 'x' appears twice; give each a distinct name"),
     (sweep(models=[{"spec": "x", "name": "y"}, "y"]), "models: model 'y' appears twice; give each a distinct name"),
     (sweep(grid=3), "grid: expected a table, got int"),
-    (grid(chunk_frame=[1]), f"grid.chunk_frame: unknown key (known: {GRID_KEYS})"),
+    (grid(chunk_frame=[1]), f"grid.chunk_frame: unknown key (did you mean 'chunk_frames'?) (known: {GRID_KEYS})"),
     (sweep(grid={"chunk_frames": [1]}), "grid.future_visibility: required"),
     (sweep(grid={"future_visibility": [1]}), "grid.chunk_frames: required"),
     (grid(future_visibility=[]), "grid.future_visibility: must not be empty"),
@@ -88,7 +89,8 @@ BAD = [
     (grid(output_latency_ms=[False]), "grid.output_latency_ms: values must be numbers >= 0, got False"),
     (grid(on_miss=["never"]), "grid.on_miss: must be one of auto, truncate, drop, ignore, got 'never'"),
     (sweep(dataset=3), "dataset: expected a table, got int"),
-    (sweep(dataset={"opts": {}}), "dataset.opts: unknown key (known: on_error, options, spec)"),
+    (sweep(dataset={"opts": {}}), "dataset.opts: unknown key (did you mean 'options'?) "
+     "(known: on_error, options, spec)"),
     (sweep(dataset={"options": 3}), "dataset.options: expected a table, got int"),
     (sweep(dataset={"on_error": "ignore"}), "dataset.on_error: must be 'skip' or 'raise', got 'ignore'"),
     (sweep(seeds=[1, 1]), "seeds: values must be distinct"),
@@ -114,6 +116,23 @@ def test_invalid_configs_name_the_key_path(data, message):
     assert str(info.value) == message
     with pytest.raises(ConfigError, match=r"^sweep\.toml: " + re.escape(message) + "$"):
         SweepConfig.from_dict(data, source="sweep.toml")
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "suggestion"),
+    [
+        ({"models": ["silence"], "gird": GRID}, "gird", "grid"),
+        (grid(future_visiblity=[0]), "grid.future_visiblity", "future_visibility"),
+        (model(optoins={}), "models[0].optoins", "options"),
+    ],
+)
+def test_unknown_keys_suggest_the_closest_known_key(data, path, suggestion):
+    with pytest.raises(ConfigError) as info:
+        SweepConfig.from_dict(data)
+    assert str(info.value).startswith(f"{path}: unknown key (did you mean {suggestion!r}?) (known: ")
+    with pytest.raises(ConfigError) as far:
+        SweepConfig.from_dict(sweep(xyzzy=1))
+    assert "did you mean" not in str(far.value)
 
 
 def test_shorthands_scalars_and_defaults():

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cache-dir", type=Path, help="analysis cache (default $ACCBENCH_CACHE or ~/.cache/accbench)")
     parser.add_argument("--retry-failed", action="store_true", help="run again the tasks that failed before")
     parser.add_argument("--overwrite", action="store_true", help="replace results of a different sweep in --out")
-    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar (CI logs)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only warnings and errors (CI)")
 
 
 def run(args: argparse.Namespace) -> int:
