@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,16 +18,6 @@ import accbench
 from accbench.commands import models as models_command
 from accbench.errors import ModelError
 from accbench.models import available_models, load_model
-
-PLUGIN = Path(__file__).resolve().parent / "plugin_pkg"
-
-
-@pytest.fixture
-def plugin(monkeypatch):
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    yield
-    for name in [name for name in sys.modules if name.startswith("accbench_demo_plugin")]:
-        del sys.modules[name]
 
 
 def _cli(argv):

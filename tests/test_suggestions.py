@@ -6,9 +6,6 @@ nothing gets no suggestion.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -18,16 +15,6 @@ from accbench.metrics import analysis, embedders, score
 from accbench.models import load_model
 from accbench.simulators.latency import parse_latency
 from accbench.suggest import did_you_mean
-
-PLUGIN = Path(__file__).resolve().parent / "plugin_pkg"
-
-
-@pytest.fixture
-def plugin(monkeypatch):
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    yield
-    for name in [name for name in sys.modules if name.startswith("accbench_demo_plugin")]:
-        del sys.modules[name]
 
 
 def _message(call, *args, error=AccbenchError, **kwargs) -> str:

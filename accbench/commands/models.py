@@ -22,19 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from accbench.commands.common import add_command
-from accbench.models import BUILTIN_MODELS, ENTRY_POINT_GROUP
+from accbench.models import ADAPTERS, BUILTIN_MODELS, ENTRY_POINT_GROUP
 
 __all__ = ["ADAPTER_PREFIXES", "PLUGIN_DESCRIPTION", "describe_models", "docstring_summary", "register"]
 
 #: The description of a plugin whose docstring cannot be read from its source without importing it.
 PLUGIN_DESCRIPTION = "(plugin)"
 
-#: Generic adapters, spelled as a prefix of the model spec.
-ADAPTER_PREFIXES: dict[str, str] = {
-    "python": "python:package.module:factory (or just package.module:factory): a factory returning a model",
-    "torch": "torch:package.module:factory: a torch.nn.Module with a step method (device, dtype, compile)",
-    "subprocess": "subprocess:COMMAND: a model in another process, accbench-stream protocol on stdin/stdout",
-}
+#: Generic adapters by prefix, as listed: ``"SPELLING: DESCRIPTION"`` (from :data:`accbench.models.ADAPTERS`).
+ADAPTER_PREFIXES: dict[str, str] = {name: f"{a.spelling}: {a.description}" for name, a in ADAPTERS.items()}
 
 
 def _check_target(target: str) -> str:

@@ -12,13 +12,7 @@ The generic adapters (``python``, ``torch``, ``subprocess``) are in :mod:`accben
 model implements is :mod:`accbench.protocol`.
 """
 
-from accbench.models.loading import (
-    BUILTIN_MODELS,
-    ENTRY_POINT_GROUP,
-    available_models,
-    check_model,
-    import_target,
-    load_model,
-)
+from accbench.models import loading
+from accbench.models.loading import *  # noqa: F403 - the loader's public names are this package's
 
-__all__ = ["BUILTIN_MODELS", "ENTRY_POINT_GROUP", "available_models", "check_model", "import_target", "load_model"]
+__all__ = list(loading.__all__)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
@@ -26,7 +27,16 @@ from accbench.errors import ModelError
 from accbench.protocol import ModelInfo, StreamingModel
 from accbench.suggest import did_you_mean
 
-__all__ = ["BUILTIN_MODELS", "ENTRY_POINT_GROUP", "available_models", "check_model", "load_model"]
+__all__ = [
+    "ADAPTERS",
+    "BUILTIN_MODELS",
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "available_models",
+    "check_model",
+    "import_target",
+    "load_model",
+]
 
 ENTRY_POINT_GROUP = "accbench.models"
 
@@ -40,14 +50,37 @@ BUILTIN_MODELS: dict[str, str] = {
     "reference-transformer": "accbench.models.reference_model:ReferenceTransformer",
 }
 
-_ADAPTER_PREFIXES: dict[str, str] = {
-    "torch": "accbench.adapters.torch_adapter:load",
-    "subprocess": "accbench.adapters.subprocess_adapter:load",
+
+@dataclass(frozen=True)
+class Adapter:
+    """A generic adapter, selected by a prefix of the model spec (``"torch:pkg.module:factory"``)."""
+
+    spelling: str
+    """How a spec that uses it is written."""
+    description: str
+    """What it loads, in a few words."""
+    loader: str | None = None
+    """``"module:function"`` building the model from the rest of the spec; ``None``: the rest is a factory."""
+
+
+#: Generic adapters by prefix (``accbench models`` lists them).
+ADAPTERS: dict[str, Adapter] = {
+    "python": Adapter("python:package.module:factory (or just package.module:factory)", "a factory returning a model"),
+    "torch": Adapter(
+        "torch:package.module:factory",
+        "a torch.nn.Module with a step method (device, dtype, compile)",
+        "accbench.adapters.torch_adapter:load",
+    ),
+    "subprocess": Adapter(
+        "subprocess:COMMAND",
+        "a model in another process, accbench-stream protocol on stdin/stdout",
+        "accbench.adapters.subprocess_adapter:load",
+    ),
 }
 
 
 #: Every ``PREFIX:`` a spec may start with (the adapters and ``python:``), for suggestions.
-_PREFIXES = tuple(f"{prefix}:" for prefix in (*_ADAPTER_PREFIXES, "python"))
+_PREFIXES = tuple(f"{prefix}:" for prefix in ADAPTERS)
 
 
 def _import_path(spec: str, prefix: str) -> Callable[..., Any]:
@@ -158,8 +191,8 @@ def load_model(spec: str | StreamingModel, **options: Any) -> StreamingModel:
     prefix, _, rest = spec.partition(":")
     if spec in BUILTIN_MODELS:
         factory = import_target(BUILTIN_MODELS[spec], spec)
-    elif prefix in _ADAPTER_PREFIXES and rest:
-        loader = import_target(_ADAPTER_PREFIXES[prefix], spec)
+    elif prefix in ADAPTERS and ADAPTERS[prefix].loader is not None and rest:
+        loader = import_target(ADAPTERS[prefix].loader, spec)
         return check_model(loader(rest, **options), spec)
     elif prefix == "python" and rest:
         factory = import_target(rest, spec)
