@@ -16,7 +16,9 @@ The default, ``"auto"``, is 2% of the metric's range where the range is finite, 
 
 - :class:`GateConfig`: what gates and how (from a TOML/JSON file, flags, or code).
 - :func:`run_gate`: the verdicts and issues of a run against a baseline.
-- :func:`to_markdown`, :func:`to_junit`: the two outputs CI reads.
+- :func:`to_markdown`, :func:`to_junit`: the two outputs CI reads (every check).
+- :func:`to_terminal`: the short terminal summary (verdict line, regressions, counts);
+  :func:`config_change_message`: the one message naming configs only the run or the baseline has.
 """
 
 from __future__ import annotations
@@ -44,16 +46,20 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_PASS",
     "EXIT_REGRESSION",
+    "TERMINAL_ROWS",
+    "ConfigChange",
     "GateConfig",
     "GateResult",
     "Issue",
     "Verdict",
+    "config_change_message",
     "load_gate_config",
     "paired_bootstrap",
     "resolve_tolerance",
     "run_gate",
     "to_junit",
     "to_markdown",
+    "to_terminal",
 ]
 
 EXIT_PASS = 0
@@ -274,13 +280,37 @@ class Verdict:
     current_version: str = ""
 
 
+@dataclass(frozen=True)
+class ConfigChange:
+    """A (model, config) that is in only one of the run and the baseline.
+
+    Parameters
+    ----------
+    model, config_id : str
+    label : str
+        The config id with its t_f, k (ms) and latency, e.g. ``"tf-2_k2 (t_f=-40ms, k=40ms, fixed:15ms)"``.
+    change : str
+        ``"missing"`` (in the baseline, not in the run: an error unless ``allow_missing``) or ``"added"``
+        (in the run, not in the baseline: not gated, never an error).
+    config : dict
+        The config's values (``future_visibility_ms``, ``chunk_ms``, ``latency``, ...), to say what differs.
+    """
+
+    model: str
+    config_id: str
+    label: str
+    change: str
+    config: Mapping[str, object] = field(default_factory=dict)
+
+
 @dataclass
 class GateResult:
-    """All verdicts and issues of one gate run."""
+    """All verdicts and issues of one gate run; ``config_changes`` lists the configs only one side has."""
 
     verdicts: list[Verdict]
     issues: list[Issue]
     config: GateConfig
+    config_changes: list[ConfigChange] = field(default_factory=list)
 
     @property
     def regressions(self) -> list[Verdict]:
@@ -417,6 +447,40 @@ def run_gate(run: Run, baseline: Baseline, config: GateConfig | None = None) -> 
     versions = results.groupby("model")["model_version"].unique().to_dict()
     metrics_here = [m for m in songs.columns if m in present_metrics]
 
+    issues += _version_issues(gated, versions)
+    changes = _config_changes(entries, gated, results)
+    for change in changes:
+        if change.change == "added":
+            issues.append(
+                Issue(
+                    "new_config",
+                    f"model {change.model!r} config {change.config_id!r} is not in the baseline (not gated)",
+                    error=False,
+                    model=change.model,
+                    config_id=change.config_id,
+                )
+            )
+
+    ambiguous = {i.model for i in issues if i.kind == "ambiguous_model"}
+    values = {
+        key: dict(zip(group["song"].astype(str), group["value"].astype(float), strict=True))
+        for key, group in baseline.values.groupby(["model", "config_id", "metric"], sort=False)
+    }
+    current_by_key = {
+        key: {m: dict(zip(group["song"].astype(str), group[m].astype(float), strict=True)) for m in metrics_here}
+        for key, group in songs.groupby(["model", "config_id"])
+    }
+    verdicts: list[Verdict] = []
+    for entry in gated.itertuples(index=False):
+        verdicts.append(_judge(entry, values, current_by_key, present_metrics, ambiguous, config, issues, versions))
+    changes = [c for c in changes if c.change == "added" or (c.model, c.config_id) not in current_by_key]
+    changes = [c for c in changes if c.model not in ambiguous]
+    return GateResult(verdicts=verdicts, issues=issues, config=config, config_changes=changes)
+
+
+def _version_issues(gated: pd.DataFrame, versions: Mapping[str, object]) -> list[Issue]:
+    """``ambiguous_model`` (an error) or ``model_version`` (a note) per gated model whose version differs."""
+    issues: list[Issue] = []
     for model in sorted(gated["model"].unique()):
         current_versions = sorted(str(v) for v in versions.get(model, []))
         old_versions = sorted(gated.loc[gated["model"] == model, "model_version"].unique())
@@ -439,33 +503,45 @@ def run_gate(run: Run, baseline: Baseline, config: GateConfig | None = None) -> 
                     model=model,
                 )
             )
+    return issues
+
+
+def _config_changes(entries: pd.DataFrame, gated: pd.DataFrame, results: pd.DataFrame) -> list[ConfigChange]:
+    """The gated baseline (model, config)s the run lacks and the run's (model, config)s the baseline lacks.
+
+    An added config is listed for a gated model only (for every model when nothing gates), as ``new_config``
+    issues were before; missing ones are those of the gated entries (the caller drops those the run has).
+    """
     baseline_keys = set(zip(entries["model"], entries["config_id"], strict=True))
     gated_models = set(gated["model"])
-    for model, config_id in sorted(set(zip(results["model"], results["config_id"], strict=True)) - baseline_keys):
+    run_rows = results.drop_duplicates(["model", "config_id"]).set_index(["model", "config_id"])
+    run_keys = set(run_rows.index)
+    changes = []
+    for model, config_id in sorted(run_keys - baseline_keys):
         if model in gated_models or not gated_models:
-            issues.append(
-                Issue(
-                    "new_config",
-                    f"model {model!r} config {config_id!r} is not in the baseline (not gated)",
-                    error=False,
-                    model=model,
-                    config_id=config_id,
-                )
-            )
+            row = run_rows.loc[(model, config_id)]
+            values = {k: row[k] for k in _CHANGE_KEYS if k in row.index and not pd.isna(row[k])}
+            label = _config_label(values, config_id)
+            changes.append(ConfigChange(model, config_id, label, "added", values))
+    for entry in gated.drop_duplicates(["model", "config_id"]).itertuples(index=False):
+        if (entry.model, entry.config_id) not in run_keys:
+            config = dict(entry.config or {})
+            label = _config_label(config, entry.config_id)
+            changes.append(ConfigChange(entry.model, entry.config_id, label, "missing", config))
+    return changes
 
-    ambiguous = {i.model for i in issues if i.kind == "ambiguous_model"}
-    values = {
-        key: dict(zip(group["song"].astype(str), group["value"].astype(float), strict=True))
-        for key, group in baseline.values.groupby(["model", "config_id", "metric"], sort=False)
-    }
-    current_by_key = {
-        key: {m: dict(zip(group["song"].astype(str), group[m].astype(float), strict=True)) for m in metrics_here}
-        for key, group in songs.groupby(["model", "config_id"])
-    }
-    verdicts: list[Verdict] = []
-    for entry in gated.itertuples(index=False):
-        verdicts.append(_judge(entry, values, current_by_key, present_metrics, ambiguous, config, issues, versions))
-    return GateResult(verdicts=verdicts, issues=issues, config=config)
+
+#: Config values a changed-config message compares (what a config id hashes, in readable units).
+_CHANGE_KEYS = (
+    "future_visibility_frames",
+    "future_visibility_ms",
+    "chunk_frames",
+    "chunk_ms",
+    "latency",
+    "input_latency_ms",
+    "output_latency_ms",
+    "on_miss",
+)
 
 
 def _judge(
@@ -686,3 +762,179 @@ def to_junit(result: GateResult, *, suite: str = "accbench-gate") -> str:
 def _xml(text: object) -> str:
     """Text with the characters XML 1.0 forbids removed (ElementTree escapes the rest)."""
     return "".join(ch for ch in str(text) if ch in "\t\n\r" or ord(ch) >= 0x20)
+
+
+#: The most regression rows and config groups the terminal summary lists (the files list them all).
+TERMINAL_ROWS = 20
+
+
+def to_terminal(result: GateResult, *, baseline: str = "the baseline", max_rows: int = TERMINAL_ROWS) -> str:
+    """The gate's outcome for a terminal: a verdict line, the regressions, then compact counts.
+
+    Unlike :func:`to_markdown` it never lists every check: a verdict line (outcome and counts over
+    model x config x metric), a table of at most ``max_rows`` regressions, one line per kind of error
+    issue, one line counting the notes, and one message naming the configs only one side has.
+
+    Parameters
+    ----------
+    result : GateResult
+    baseline : str
+        How the verdict line names the baseline (its path).
+    max_rows : int
+        Regression rows shown; the rest are counted (``--markdown``/``--junit`` list them all).
+
+    Returns
+    -------
+    text : str
+        Lines without a trailing newline; the first is ``"gate: PASS - ..."``, ``"gate: FAIL - ..."`` or
+        ``"gate: ERROR - ..."``.
+    """
+    lines = [_verdict_line(result, baseline)]
+    regressions = result.regressions
+    if regressions:
+        lines.append(
+            f"regressions (Δ = current - baseline, {result.config.confidence:.0%} interval; ↑ higher is better, "
+            "↓ lower):"
+        )
+        rows = [_terminal_row(v) for v in regressions[:max_rows]]
+        header = ("model", "config", "metric", "baseline", "current", "Δ mean [interval]", "tolerance", "n")
+        lines += ["  " + line for line in _text_table(header, rows)]
+        if len(regressions) > max_rows:
+            lines.append(f"  ... {len(regressions) - max_rows} more regression(s): --markdown FILE lists them all")
+    lines += _issue_lines(result)
+    message = config_change_message(result, max_groups=max_rows)
+    if message:
+        lines.append(message)
+    return "\n".join(lines)
+
+
+def _verdict_line(result: GateResult, baseline: str) -> str:
+    """``gate: PASS - 1192 checks passed, 0 regressions, 8 skipped (model x config x metric) against B``."""
+    counts = pd.Series([v.status for v in result.verdicts], dtype=object).value_counts().to_dict()
+    passed = counts.get("pass", 0) + counts.get("improvement", 0)
+    improved = f" ({counts['improvement']} improved)" if counts.get("improvement") else ""
+    parts = [
+        f"{passed} checks passed{improved}",
+        f"{counts.get('regression', 0)} regression{'' if counts.get('regression', 0) == 1 else 's'}",
+        f"{counts.get('skipped', 0)} skipped",
+    ]
+    if counts.get("error"):
+        parts.insert(0, f"{counts['error']} checks not comparable")
+    head = {"pass": "PASS", "regression": "FAIL", "error": "ERROR"}[result.outcome]
+    return f"gate: {head} - {', '.join(parts)} (model x config x metric) against {baseline}; exit {result.exit_code}"
+
+
+def _terminal_row(v: Verdict) -> tuple[str, ...]:
+    arrow = "↑" if v.direction == "higher" else "↓"
+    unit = f" {v.unit}" if v.unit else ""
+    interval = f"{_num(v.delta_mean)} [{_num(v.delta_low)}, {_num(v.delta_high)}]{unit}"
+    return (
+        v.model,
+        v.config_label,
+        f"{v.metric} {arrow}",
+        _num(v.baseline_mean),
+        _num(v.current_mean),
+        interval,
+        _num(v.tolerance),
+        str(v.n_songs),
+    )
+
+
+def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart, header first."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in (header, *rows)]
+
+
+#: Issue kinds the config-change message reports instead of one line each.
+_CONFIG_KINDS = ("missing_config", "new_config")
+
+
+def _issue_lines(result: GateResult) -> list[str]:
+    """One line per kind of error issue (its count and first message), one line counting the notes."""
+    errors: dict[str, list[Issue]] = {}
+    notes: dict[str, int] = {}
+    for issue in result.issues:
+        if issue.kind in _CONFIG_KINDS:
+            continue
+        if issue.error:
+            errors.setdefault(issue.kind, []).append(issue)
+        else:
+            notes[issue.kind] = notes.get(issue.kind, 0) + 1
+    lines = []
+    for kind, found in errors.items():
+        example = "e.g. " if len(found) > 1 else ""
+        lines.append(f"error {kind} ({len(found)}): {example}{found[0].message}")
+    if notes:
+        lines.append("notes (not errors): " + ", ".join(f"{kind} {n}" for kind, n in notes.items()))
+    return lines
+
+
+def config_change_message(result: GateResult, *, max_groups: int = TERMINAL_ROWS) -> str:
+    """One message naming the configs only the run or only the baseline has; ``""`` when they agree.
+
+    Configs are grouped by config (its id, t_f, k and latency) with the models that have it; a last line
+    names the config values that differ between the missing and the added configs (e.g. ``latency``).
+
+    Parameters
+    ----------
+    result : GateResult
+    max_groups : int
+        Config groups listed per side; the rest are counted.
+
+    Returns
+    -------
+    message : str
+        Several lines, the first ``"configs differ from the baseline: ..."``.
+    """
+    missing = [c for c in result.config_changes if c.change == "missing"]
+    added = [c for c in result.config_changes if c.change == "added"]
+    if not missing and not added:
+        return ""
+    if missing:
+        fatal = not result.config.allow_missing
+        effect = "an error (exit 2; --allow-missing makes it a note)" if fatal else "allowed (--allow-missing)"
+    else:
+        effect = "not gated, not an error"
+    lines = [f"configs differ from the baseline: {len(missing)} missing from the run, {len(added)} added; {effect}"]
+    for title, changes in (("missing (in the baseline, not in the run)", missing), ("added (not gated)", added)):
+        if changes:
+            lines.append(f"  {title}:")
+            lines += _config_groups(changes, max_groups)
+    differing = _differing_keys(missing, added)
+    if differing:
+        lines.append(f"  the missing and added configs differ in: {', '.join(differing)}")
+    return "\n".join(lines)
+
+
+def _config_groups(changes: list[ConfigChange], max_groups: int) -> list[str]:
+    """``"    <label>: model-a, model-b"`` per config, at most ``max_groups``."""
+    models: dict[str, list[str]] = {}
+    for change in changes:
+        models.setdefault(change.label, []).append(change.model)
+    lines = [f"    {label}: {', '.join(sorted(names))}" for label, names in list(models.items())[:max_groups]]
+    if len(models) > max_groups:
+        lines.append(f"    ... {len(models) - max_groups} more config(s)")
+    return lines
+
+
+def _differing_keys(missing: list[ConfigChange], added: list[ConfigChange]) -> list[str]:
+    """Config keys whose set of values differs between the missing and the added configs."""
+    if not missing or not added:
+        return []
+
+    def values(changes: list[ConfigChange], key: str) -> set[object]:
+        return {_plain(c.config.get(key)) for c in changes}
+
+    keys = [k for k in _CHANGE_KEYS if all(k in c.config for c in [*missing, *added])]
+    return [k for k in keys if values(missing, k) != values(added, k)]
+
+
+def _plain(value: object) -> object:
+    """A config value comparable across JSON (baseline) and pandas (run): numbers as float, else str."""
+    if isinstance(value, bool) or value is None:
+        return value
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)

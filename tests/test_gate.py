@@ -221,7 +221,8 @@ def test_cli_baseline_save_and_gate_exit_codes(tmp_path: Path, capsys: pytest.Ca
     junit, markdown = tmp_path / "gate.xml", tmp_path / "gate.md"
     code = _cli(["gate", str(worse), "--baseline", str(baseline), "--junit", str(junit), "--markdown", str(markdown)])
     assert code == EXIT_REGRESSION
-    assert "REGRESSION" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("gate: FAIL - ") and "regressions (" in out and "mymodel" in out
     assert ET.parse(junit).getroot().find("testsuite").get("failures") != "0"
     assert "FAIL" in markdown.read_text()
     tolerant = ["--tolerance", "*=0.5", "--quiet"]

@@ -1,5 +1,7 @@
 """``accbench gate`` and ``accbench baseline save``: the regression gate of a run against a stored baseline.
 
+``gate`` prints a short summary (:func:`accbench.reports.gate.to_terminal`: a verdict line, the regressions,
+counts of the rest, one message about configs only one side has); ``--markdown`` and ``--junit`` get every check.
 Exit codes of ``gate``: 0 pass, 1 regression, 2 error (not comparable, bad input).
 """
 
@@ -27,6 +29,7 @@ from accbench.reports.gate import (
     run_gate,
     to_junit,
     to_markdown,
+    to_terminal,
 )
 from accbench.reports.load import load_run
 
@@ -86,7 +89,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     gate.add_argument("--junit", type=Path, help="write JUnit XML here (default: not written)")
     gate.add_argument("--markdown", type=Path, help="write the Markdown verdict here (default: not written)")
-    gate.add_argument("--quiet", action="store_true", help="do not print the Markdown verdict (default: print it)")
+    gate.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print nothing (default: print the verdict line, the regressions and counts of the rest)",
+    )
 
     actions = add_group(subparsers, "baseline", help="manage gate baselines", dest="baseline_command")
     save = add_command(actions, "save", run_baseline_save, help=BASELINE_SAVE_HELP)
@@ -125,7 +132,7 @@ def run_gate_command(args: argparse.Namespace) -> int:
     if args.junit:
         atomic_write_text(args.junit, to_junit(result))
     if not args.quiet:
-        print(markdown)
+        print(to_terminal(result, baseline=str(args.baseline)))
     return result.exit_code
 
 
