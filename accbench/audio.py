@@ -145,11 +145,19 @@ def load_audio(
     return audio, int(file_sr)
 
 
-def write_audio_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> None:
+def write_audio_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str = "FLOAT") -> int:
     """Write ``(channels, n)`` audio to ``path`` atomically (temporary file + rename).
 
     The format follows the file extension (``.wav``, ``.flac``, ``.ogg``); ``subtype`` defaults to 32-bit
     float so that written outputs are bit-exact copies of the simulated ones (WAV only; FLAC uses PCM_24).
+    Integer subtypes (``"PCM_16"``, ``"PCM_24"``) hold [-1, 1] only: samples beyond are clipped to full
+    scale (never rescaled, so the written level is the scored one) and the number of clipped samples is
+    returned, for the caller to record.
+
+    Returns
+    -------
+    clipped : int
+        Samples (over all channels) clipped to [-1, 1]; 0 for float subtypes.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,8 +165,14 @@ def write_audio_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: 
     fmt = path.suffix.lstrip(".").upper() or "WAV"
     if fmt != "WAV" and subtype == "FLOAT":
         subtype = "PCM_24" if fmt == "FLAC" else None
+    clipped = 0
+    if subtype is not None and subtype.startswith("PCM"):
+        clipped = int(np.count_nonzero(np.abs(audio) > 1.0))
+        if clipped:
+            audio = np.clip(audio, -1.0, 1.0)
     with atomic_path(path) as temporary:
         soundfile.write(str(temporary), audio.T, int(sample_rate), subtype=subtype, format=fmt)
+    return clipped
 
 
 def rms_dbfs(audio: np.ndarray) -> float:

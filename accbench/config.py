@@ -6,7 +6,7 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     seeds = [0]
     metrics = ["beat", "harmony", "timing", "reaction"]
     results_format = "parquet"    # or "csv"
-    write_audio = true            # keep each output's audio in the run folder
+    write_audio = "examples"      # output audio (16-bit FLAC, clipped to [-1, 1]): none | examples | all
     lenient = false               # repair bad chunks (recorded) instead of failing the task
     embedder = "auto"             # for metrics = [..., "embedding"]: clap (needs a local model), spectral, auto
     embedder_options = { }        # e.g. { model = "/models/larger_clap_music", batch_size = 8 }
@@ -298,6 +298,22 @@ def _flag(value: Any) -> bool:
     return value
 
 
+#: Songs (the first by sorted id) whose audio ``write_audio = "examples"`` keeps, per model and config.
+EXAMPLE_SONGS = 2
+
+_AUDIO_MODES = ("none", "examples", "all")
+
+
+def _audio_mode(value: Any) -> str:
+    """``write_audio``: one of :data:`_AUDIO_MODES`; the booleans of old configs map to ``"all"``/``"none"``."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    if value not in _AUDIO_MODES:
+        hint = did_you_mean(value, _AUDIO_MODES) if isinstance(value, str) else ""
+        raise Invalid(f"must be 'none', 'examples' or 'all' (or true/false), got {value!r}{hint}")
+    return value
+
+
 def _folder(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise Invalid(f"must be a folder path, got {value!r}")
@@ -502,7 +518,14 @@ class SweepConfig:
     results_format: str = field(
         default="parquet", metadata=rule("results table format", check=_choice(("parquet", "csv")))
     )
-    write_audio: bool = field(default=True, metadata=rule("keep each output's audio in the run folder", check=_flag))
+    write_audio: str = field(
+        default="examples",
+        metadata=rule(
+            "output audio kept in the run folder as 16-bit FLAC: 'none', 'examples' (the first "
+            f"{EXAMPLE_SONGS} songs by sorted id) or 'all'; true/false (old configs) mean 'all'/'none'",
+            check=_audio_mode,
+        ),
+    )
     lenient: bool = field(default=False, metadata=rule("repair bad chunks (recorded) instead of failing", check=_flag))
     embedder: str = field(
         default="auto", metadata=rule("embedder of the embedding metrics", check=_choice(("auto", "clap", "spectral")))

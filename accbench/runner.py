@@ -14,7 +14,9 @@ driver and, through the :class:`~accbench.tasks.WorkerContext`, in every worker)
 - ``manifest.json``: accbench and package versions, the config, models and versions, seeds, song content
   hashes, metric versions, machine, start and end times, and the sweep's fingerprint;
 - ``journal.jsonl``: the driver's append-only log of finished tasks (fsynced line by line), from which a
-  rerun resumes; ``audio/<model>/<config_id>/<song>.wav``: the outputs; ``.inflight/`` while tasks run
+  rerun resumes; ``audio/<model>/<config_id>/<song>.flac``: the outputs (16-bit; by default only a few example
+  songs, ``write_audio``; an all-zero output is a ``<song>.silent`` marker); ``embeddings/<model>/<config_id>/
+  <song>.npz``: the window embeddings set metrics pool, when embeddings are scored; ``.inflight/`` while tasks run
   (see :data:`accbench.tasks.INFLIGHT`), removed when the run finishes.
 
 The driver is the only writer of these files; all of them except the journal are replaced atomically.
@@ -510,7 +512,7 @@ def _write_results(plan: _Plan, context: WorkerContext, seconds: Mapping[str, fl
     write_table(results, plan.out_dir / _results_name(plan.config))
     write_table(failures, plan.out_dir / "failures.csv")
     set_metrics = pd.DataFrame()
-    if "embedding" in plan.config.metrics and plan.config.write_audio:
+    if "embedding" in plan.config.metrics:  # from the embeddings every task saved, whatever write_audio keeps
         from accbench.set_metrics import frechet_per_config
 
         set_metrics = frechet_per_config(

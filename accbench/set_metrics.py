@@ -2,9 +2,11 @@
 
 Some coherence measures are defined over a set, not a song: the Frechet distance between the window
 embeddings of every generated mix (input + output) and every reference mix (input + reference) of one
-(model, config). After a sweep, :func:`frechet_per_config` reads each output back from the run folder,
-takes its window embeddings (cache hits: the workers embedded the same audio while scoring) and writes one
-row per (model, model version, config, seed) with a seeded bootstrap interval to ``set_metrics.csv``.
+(model, config). After a sweep, :func:`frechet_per_config` reads each song's window embeddings from the run
+folder (``embeddings/<model>/<config_id>/<song>.npz``: the workers embedded the float output they scored, so
+set and per-song metrics come from the same audio, whatever ``write_audio`` keeps) and writes one row per
+(model, model version, config, seed) with a seeded bootstrap interval to ``set_metrics.csv``. Runs written
+before these files existed are read from their output audio (``.wav`` or ``.flac``) instead.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 from accbench.audio import load_audio
 from accbench.datasets import Song
 
-__all__ = ["SET_KEYS", "frechet_per_config"]
+__all__ = ["SET_KEYS", "frechet_per_config", "output_audio_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,6 @@ def frechet_per_config(
     """
     from accbench.metrics.cache import AnalysisCache
     from accbench.metrics.embedders import get_embedder
-    from accbench.metrics.embedding import mix_window_embeddings
     from accbench.metrics.frechet import frechet_over_songs
 
     options = dict(embedding)
@@ -79,25 +80,10 @@ def frechet_per_config(
     for key, group in results.groupby(SET_KEYS, sort=True):
         generated, reference = [], []
         for row in group.itertuples(index=False):
-            song = songs.get(row.song)
-            path = out_dir / "audio" / str(row.model) / str(row.config_id) / f"{row.song}.wav"
-            if song is None or song.reference is None or not path.is_file():
-                continue
-            output, sample_rate = load_audio(path, song=row.song)
-            if (row.song, sample_rate) not in loaded_songs:  # each song is read once, not once per config
-                loaded_songs[(row.song, sample_rate)] = song.load(sample_rate)
-            loaded = loaded_songs[(row.song, sample_rate)]
-            mixes = mix_window_embeddings(
-                loaded.input,
-                output,
-                sample_rate,
-                reference=loaded.reference,
-                embedder=embedder,
-                cache=cache,
-                song=row.song,
-            )
-            generated.append(mixes[0])
-            reference.append(mixes[1])
+            mixes = _song_mixes(row, songs, out_dir, loaded_songs, embedder, cache)
+            if mixes is not None:
+                generated.append(mixes[0])
+                reference.append(mixes[1])
         if len(generated) < 2:
             log.info("set metrics: %s has fewer than 2 songs with output audio and a reference; skipped", key)
             continue
@@ -112,3 +98,44 @@ def frechet_per_config(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _song_mixes(
+    row: Any,
+    songs: Mapping[str, Song],
+    out_dir: Path,
+    loaded_songs: dict[tuple[str, int], Any],
+    embedder: Any,
+    cache: Any,
+) -> tuple[Any, Any] | None:
+    """One results row's (output-mix, reference-mix) window embeddings, or ``None`` when there are none.
+
+    From ``embeddings/<model>/<config_id>/<song>.npz`` when the sweep wrote it; else (older runs) embedded from
+    the output audio file (``.flac``, or ``.wav``) and the song's input and reference.
+    """
+    import numpy as np
+
+    from accbench.metrics.embedding import mix_window_embeddings
+
+    folder = Path(str(row.model)) / str(row.config_id)
+    stored = out_dir / "embeddings" / folder / f"{row.song}.npz"
+    if stored.is_file():
+        with np.load(stored) as arrays:
+            return arrays["generated"], arrays["reference"]
+    song = songs.get(row.song)
+    path = next((p for p in output_audio_paths(out_dir, row.model, row.config_id, row.song) if p.is_file()), None)
+    if song is None or song.reference is None or path is None:
+        return None
+    output, sample_rate = load_audio(path, song=row.song)
+    if (row.song, sample_rate) not in loaded_songs:  # each song is read once, not once per config
+        loaded_songs[(row.song, sample_rate)] = song.load(sample_rate)
+    loaded = loaded_songs[(row.song, sample_rate)]
+    return mix_window_embeddings(
+        loaded.input, output, sample_rate, reference=loaded.reference, embedder=embedder, cache=cache, song=row.song
+    )
+
+
+def output_audio_paths(out_dir: Path, model: Any, config_id: Any, song: Any) -> list[Path]:
+    """Where a run folder may hold one output's audio, newest layout first (``.flac``, then old runs' ``.wav``)."""
+    folder = Path(out_dir) / "audio" / str(model) / str(config_id)
+    return [folder / f"{song}.flac", folder / f"{song}.wav"]

@@ -107,7 +107,7 @@ class WorkerContext:
     metrics: tuple[str, ...]
     out_dir: str
     cache_dir: str | None
-    write_audio: bool
+    write_audio: str | bool
     embedder: str = "auto"
     embedder_options: dict[str, Any] = field(default_factory=dict)
     #: Folders put in front of ``sys.path`` in every worker (the sweep config's folder and the driver's working
@@ -317,8 +317,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
         )
         seconds = dict(run.seconds)
         began = time.perf_counter()
-        if context.write_audio:
-            _write_outputs(context, task, run.result, song)
+        _write_outputs(context, task, run, song, state.cache)
         seconds["write"] = time.perf_counter() - began
     except Exception as error:  # data, config and a model's own bugs alike: one task fails, the sweep goes on
         return TaskOutcome(task.task_id, failure=_failure(task, error))
@@ -337,10 +336,73 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
     return TaskOutcome(task.task_id, row=row, seconds=seconds)
 
 
-def _write_outputs(context: WorkerContext, task: Task, result: Any, song: Any) -> None:
-    """The task's output audio, and the song's input once per run, written atomically."""
-    path = Path(context.out_dir) / "audio" / task.model_label / task.config_id / f"{task.song_id}.wav"
-    write_audio_atomic(path, result.output, result.sample_rate)
-    inputs = Path(context.out_dir) / "audio" / "inputs" / f"{task.song_id}.wav"
+def _audio_mode(context: WorkerContext) -> str:
+    """The context's ``write_audio`` as ``"none"``/``"examples"``/``"all"`` (booleans: ``"all"``/``"none"``)."""
+    mode = context.write_audio
+    if isinstance(mode, bool):
+        return "all" if mode else "none"
+    return str(mode)
+
+
+def _keeps_audio(context: WorkerContext, song_id: str) -> bool:
+    """Whether the song's audio is written: every song (``"all"``), or the first ``EXAMPLE_SONGS`` by sorted id."""
+    from accbench.config import EXAMPLE_SONGS
+
+    mode = _audio_mode(context)
+    return mode == "all" or (mode == "examples" and song_id in sorted(context.songs)[:EXAMPLE_SONGS])
+
+
+def _write_outputs(context: WorkerContext, task: Task, run: Any, song: Any, cache: Any) -> None:
+    """The task's output audio (16-bit FLAC) and set-metric embeddings, and the song's input once per run.
+
+    Audio is written as ``audio/<model>/<config_id>/<song>.flac`` for the songs :func:`_keeps_audio` keeps; an
+    all-zero output is not written, a 0-byte ``<song>.silent`` marker says so. Samples beyond [-1, 1] are
+    clipped (a warning names the count; scores use the float output). With the embedding metrics, the window
+    embeddings of the float output mix and reference mix (what the workers scored, not the quantised file) go
+    to ``embeddings/<model>/<config_id>/<song>.npz`` for :func:`accbench.set_metrics.frechet_per_config`,
+    whatever ``write_audio`` says. All writes are atomic.
+    """
+    result, out = run.result, Path(context.out_dir)
+    if "embedding" in context.metrics:
+        _write_embeddings(context, task, run, cache)
+    if not _keeps_audio(context, task.song_id):
+        return
+    folder = out / "audio" / task.model_label / task.config_id
+    if not np.any(result.output):
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{task.song_id}.silent").touch()
+    else:
+        clipped = write_audio_atomic(folder / f"{task.song_id}.flac", result.output, result.sample_rate, "PCM_16")
+        if clipped:
+            logging.getLogger(__name__).warning(
+                "%s %s %s: %d output samples beyond [-1, 1] clipped in the written 16-bit audio",
+                task.model_label,
+                task.config_id,
+                task.song_id,
+                clipped,
+            )
+    inputs = out / "audio" / "inputs" / f"{task.song_id}.flac"
     if not inputs.exists():
-        write_audio_atomic(inputs, song.input, song.sample_rate)
+        write_audio_atomic(inputs, song.input, song.sample_rate, "PCM_16")
+
+
+def _write_embeddings(context: WorkerContext, task: Task, run: Any, cache: Any) -> None:
+    """The float output's window embeddings (output mix, reference mix) as ``embeddings/.../<song>.npz``."""
+    from accbench.atomic import atomic_path
+    from accbench.metrics.embedding import mix_window_embeddings
+
+    prepared = run.song
+    if prepared.reference is None:
+        return
+    generated, reference = mix_window_embeddings(
+        prepared.input,
+        run.result.output,
+        run.result.sample_rate,
+        reference=prepared.reference,
+        cache=cache,
+        song=task.song_id,
+        **context.embedding_options(),
+    )
+    path = Path(context.out_dir) / "embeddings" / task.model_label / task.config_id / f"{task.song_id}.npz"
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, generated=generated, reference=reference)

@@ -92,7 +92,7 @@ class ReportOptions:
     seed: int = 0
     audio_songs: list[str] | int = 2
     audio_seconds: float = 10.0
-    audio_budget_mb: float = 30.0
+    audio_budget_mb: float = 4.0
     title: str | None = None
     dpi: int = 110
 

@@ -2,7 +2,8 @@
 
 A run folder (``accbench-out/`` by default) holds ``results.parquet`` (or ``results.csv``), one row per
 (model, model_version, config, song, seed); ``failures.csv``; ``manifest.json``; and rendered audio under
-``audio/<model>/<config_id>/<song>.wav`` (inputs under ``audio/inputs/<song>.wav``). Reports read these
+``audio/<model>/<config_id>/<song>.flac`` (inputs under ``audio/inputs/<song>.flac``; older runs hold
+``.wav`` files, read the same way). Reports read these
 files only: nothing here imports the simulator or the sweep runner.
 
 The schema, the readers and :class:`Run` live in :mod:`accbench.results`; this module re-exports them for

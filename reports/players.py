@@ -1,10 +1,12 @@
 """Audio clips for the HTML report's players: input, output and mix per chosen song, model and config.
 
-Clips are read from a run folder (``audio/inputs/<song>.wav``, ``audio/<model>/<config_id>/<song>.wav``),
-cut to a few seconds, mixed to mono and encoded as 16-bit WAV data URIs, so the report is one file. When
+Clips are read from a run folder (``audio/inputs/<song>.flac``, ``audio/<model>/<config_id>/<song>.flac``; old
+runs' ``.wav`` files too), cut to a few seconds, mixed to mono, resampled to :data:`CLIP_RATE` Hz and encoded as
+16-bit WAV data URIs (every browser plays them), so the report is one file. When
 the embedded audio would exceed a size budget, later clips are linked by relative path instead (they
 still play offline when ``report.html`` sits in the run folder). Missing files are tolerated: the clip
-says so.
+says so; an output the sweep found all-zero (a ``<song>.silent`` marker, no audio file) says "silent". With
+``write_audio = "examples"`` only some songs have audio: :func:`choose_songs` prefers those.
 
 - :func:`choose_songs`: which songs get players.
 - :func:`collect_clips`: the :class:`SongClips` of a run.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import base64
 import io
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +28,10 @@ import soundfile
 from accbench.audio import load_audio, resample
 from accbench.errors import DataError
 
-__all__ = ["Clip", "SongClips", "choose_songs", "collect_clips", "wav_data_uri"]
+__all__ = ["CLIP_RATE", "Clip", "SongClips", "audio_file", "choose_songs", "collect_clips", "wav_data_uri"]
+
+#: Sample rate (Hz) of the embedded clips: enough to judge timing and harmony, a third of 48 kHz's bytes.
+CLIP_RATE = 16000
 
 
 @dataclass
@@ -57,10 +62,23 @@ def wav_data_uri(audio: np.ndarray, sample_rate: int) -> str:
     return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def choose_songs(results: pd.DataFrame, songs: Sequence[str] | int = 2) -> list[str]:
-    """The songs that get players: the given ids (those in the run), or the first ``songs`` ids in sorted order."""
+def audio_file(folder: Path, song: str) -> Path | None:
+    """The audio file of ``song`` in ``folder``: ``<song>.flac`` (current runs) or ``<song>.wav`` (old runs)."""
+    return next((path for path in (folder / f"{song}.flac", folder / f"{song}.wav") if path.is_file()), None)
+
+
+def choose_songs(
+    results: pd.DataFrame, songs: Sequence[str] | int = 2, *, with_audio: Collection[str] | None = None
+) -> list[str]:
+    """The songs that get players: the given ids (those in the run), or the first ``songs`` ids in sorted order.
+
+    ``with_audio``: ids whose audio the run kept; a count then picks among them first (then the others).
+    """
     present = sorted(str(s) for s in results["song"].unique())
     if isinstance(songs, int):
+        if with_audio is not None:
+            kept = set(with_audio)
+            present = [s for s in present if s in kept] + [s for s in present if s not in kept]
         return present[: max(0, songs)]
     wanted = [str(s) for s in songs]
     return [s for s in wanted if s in present]
@@ -119,11 +137,12 @@ def collect_clips(
         nonlocal used
         if audio is None:
             if not path.is_file():
-                return Clip(note="no audio file")
+                return Clip(note="silent" if path.with_suffix(".silent").is_file() else "no audio file")
             loaded = _read(path, seconds)
             if loaded is None:
                 return Clip(note="unreadable audio file")
             audio, sample_rate = loaded
+        audio, sample_rate = _for_clip(audio, sample_rate)
         approx = int(audio.shape[-1] * 2 * 4 / 3) + 100
         if used + approx > budget_bytes:
             if path.is_file():
@@ -138,8 +157,10 @@ def collect_clips(
         .sort_values(["model", "model_version", "config_id"])
     )
     chosen = []
-    for song in choose_songs(results, songs):
-        input_path = audio_dir / "inputs" / f"{song}.wav"
+    inputs = audio_dir / "inputs"
+    kept = {path.stem for path in inputs.iterdir() if path.suffix in (".flac", ".wav")} if inputs.is_dir() else None
+    for song in choose_songs(results, songs, with_audio=kept):
+        input_path = audio_file(inputs, song) or inputs / f"{song}.flac"
         loaded_input = _read(input_path, seconds) if input_path.is_file() else None
         entry = SongClips(song=song, input=clip(input_path))
         for model, version, config_id in keys.itertuples(index=False):
@@ -149,7 +170,8 @@ def collect_clips(
             if rows.empty:
                 continue
             label = (labels or {}).get((model, version), model)
-            output_path = audio_dir / model / config_id / f"{song}.wav"
+            folder = audio_dir / model / config_id
+            output_path = audio_file(folder, song) or folder / f"{song}.flac"
             output = clip(output_path)
             mix = Clip(note="needs input and output audio")
             if loaded_input is not None and output.src:
@@ -160,6 +182,14 @@ def collect_clips(
             entry.outputs.append((label, config_id, output, mix))
         chosen.append(entry)
     return chosen
+
+
+def _for_clip(audio: np.ndarray, sample_rate: int) -> tuple[np.ndarray, int]:
+    """Mono ``(1, n)`` audio at :data:`CLIP_RATE` Hz (or its own rate when lower), as the report embeds it."""
+    mono = np.asarray(audio, dtype=np.float32)
+    mono = mono.mean(axis=0, keepdims=True) if mono.ndim == 2 else mono[np.newaxis, :]
+    target = min(int(sample_rate), CLIP_RATE)
+    return resample(np.ascontiguousarray(mono), int(sample_rate), target), target
 
 
 def _mix(first: tuple[np.ndarray, int], second: tuple[np.ndarray, int]) -> tuple[np.ndarray, int]:

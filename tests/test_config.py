@@ -100,7 +100,7 @@ BAD = [
     (sweep(metrics=["vibes"]), "metrics: unknown metric group 'vibes' (known: beat, harmony, timing, reaction, "
      "embedding)"),
     (sweep(results_format="xlsx"), "results_format: must be 'parquet' or 'csv', got 'xlsx'"),
-    (sweep(write_audio=1), "write_audio: must be true or false, got 1"),
+    (sweep(write_audio=1), "write_audio: must be 'none', 'examples' or 'all' (or true/false), got 1"),
     (sweep(lenient="yes"), "lenient: must be true or false, got 'yes'"),
     (sweep(out=""), "out: must be a folder path, got ''"),
     (sweep(out=3), "out: must be a folder path, got 3"),
@@ -157,7 +157,7 @@ def test_shorthands_scalars_and_defaults():
     assert (config.out, config.results_format, config.write_audio, config.lenient) == (
         "accbench-out",
         "parquet",
-        True,
+        "examples",
         False,
     )
     assert config.embedder == "auto" and config.embedder_options == {} and config.source is None

@@ -278,6 +278,9 @@ def test_embedding_metrics_per_song_and_frechet_per_config(tiny_dataset, tmp_pat
     assert sets.loc["oracle", "embedding.spectral_frechet"] == pytest.approx(0.0, abs=1e-6)
     assert sets.loc["silence", "embedding.spectral_frechet"] > 0
     assert (sets["embedding.spectral_frechet_n_songs"] == 3).all()
+    # write_audio = "examples" keeps 2 songs' audio, yet the set metrics pool all 3 songs' float-output embeddings.
+    assert len(list((tmp_path / "out" / "audio" / "oracle").rglob("*.flac"))) == 2
+    assert len(list((tmp_path / "out" / "embeddings" / "oracle").rglob("*.npz"))) == 3
     with pytest.raises(ConfigError, match="embedder"):
         load_sweep_config(config(tiny_dataset, embedder="vggish"))
     from accbench.reports.build import ReportOptions, build_report
