@@ -13,8 +13,11 @@ metric, unit and better direction in the title and axes, so it reads without the
 - :func:`plot_timing_vs_inference`: miss rate and underrun fraction vs mean inference time.
 - :func:`make_plots`: all of them for a run, written as PNG and/or SVG.
 
-Built-in baseline models (``baseline`` column) are drawn as grey reference lines on every metric plot of
-the other models; configs that are not real-time feasible are drawn with hollow markers.
+Built-in baseline models (``baseline`` column) are drawn as reference lines on every metric plot of the
+other models (in the vs-visibility figure: per chunk size, thin, in that chunk size's colour, never averaged
+over ``k``); configs that are not real-time feasible are drawn with hollow markers (``X`` markers in the
+vs-visibility figure, where hollow markers and dashed lines mean the offline regime, ``on_miss = "ignore"``).
+Line colours of the vs-visibility figure are Okabe-Ito (:data:`OKABE_ITO`, colour-blind safe).
 """
 
 from __future__ import annotations
@@ -275,6 +278,15 @@ def _line_plot(summary: pd.DataFrame, metric: str, *, x: str, line: str, x_name:
 def plot_metric_vs_visibility(summary: pd.DataFrame, metric: str) -> Figure:
     """``metric`` against future visibility ``t_f`` (ms), one line per chunk size ``k``, with interval bands.
 
+    Two regimes are never joined by one line: the live regime (``on_miss != "ignore"``: the schedule's policy
+    applies, solid line, filled markers, an ``X`` where a deadline is missed) and the offline regime
+    (``on_miss == "ignore"``: ``t_f`` beyond the live bound, scored offline; dashed line, hollow markers).
+    A vertical line marks the run's feasibility bound (:func:`accbench.simulators.schedule.
+    feasible_future_visibility_array`) at the model's own mean inference time, one per ``k`` when they differ,
+    and the region beyond it is shaded. Baselines are drawn per ``k`` (never averaged over ``k``), thin, in
+    the colour of that ``k``, and not in their own panel (a run of baselines only draws none: every
+    baseline has its own panel). All panels share one y axis.
+
     Parameters
     ----------
     summary : DataFrame
@@ -285,15 +297,230 @@ def plot_metric_vs_visibility(summary: pd.DataFrame, metric: str) -> Figure:
     Returns
     -------
     figure : matplotlib.figure.Figure
-        One panel per model (and latency/policy variant when the run has several); baselines as grey lines.
+        One panel per model (and latency/policy variant when the run has several).
     """
-    return _line_plot(
-        summary,
-        metric,
-        x="future_visibility_ms",
-        line="chunk_ms",
-        x_name="future visibility t_f [ms]",
-        line_name="k",
+    table = _prepare(summary, metric)
+    panels, baselines = _panels(table)
+    if bool(table["baseline"].astype(bool).all()):
+        baselines = baselines.iloc[:0]  # baselines only: each has its own panel on the shared y axis
+    figure, axes = _grid(len(panels))
+    colors = okabe_ito_colors(sorted(table["chunk_ms"].dropna().unique()))
+    legend: dict[str, Line2D] = {}
+    flags = {"infeasible": False, "offline": False, "bound": False}
+    for axis, (label, variant) in zip(axes, panels, strict=True):
+        rows = table[(table["label"] == label) & (table["variant"] == variant)]
+        causal = bool(rows["causal"].all()) if not rows.empty else True
+        axis.set_title(_panel_title(label, variant, causal), fontsize=10)
+        axis.set_xlabel("future visibility t_f [ms]")
+        axis.set_ylabel(_axis_label(metric), fontsize=9)
+        axis.grid(True, alpha=0.3)
+        finite = rows[np.isfinite(rows["mean"].to_numpy(dtype=float))]
+        if finite.empty:
+            _no_data(axis)
+        for chunk, group in finite.groupby("chunk_ms"):
+            name = f"k = {chunk:g} ms"
+            for key, value in _draw_regimes(axis, group, colors[chunk]).items():
+                flags[key] |= value
+            legend.setdefault(name, Line2D([], [], color=colors[chunk], marker="o", linewidth=1.8, label=name))
+        flags["bound"] |= _draw_bounds(axis, rows, colors)
+        others = baselines[(baselines["variant"] == variant) & baselines["chunk_ms"].isin(finite["chunk_ms"])]
+        for handle in _draw_baselines_per_chunk(axis, others, colors, label):
+            legend.setdefault(handle.get_label(), handle)
+    share_y_limits(axes)
+    _visibility_legend(figure, list(legend.values()), flags, len(panels))
+    figure.suptitle(f"{metric} vs future visibility t_f ({_direction_note(metric)})", fontsize=12)
+    return figure
+
+
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+"""The Okabe-Ito colour-blind-safe palette, most distinguishable on white first (yellow last)."""
+
+
+def okabe_ito_colors(values: Sequence[object]) -> dict[object, str]:
+    """One Okabe-Ito colour per value, in order (cycling past eight values).
+
+    Parameters
+    ----------
+    values : sequence
+        Distinct line keys (e.g. chunk sizes in ms), in drawing order.
+
+    Returns
+    -------
+    dict
+        ``value -> hex colour``.
+    """
+    return {value: OKABE_ITO[index % len(OKABE_ITO)] for index, value in enumerate(values)}
+
+
+def share_y_limits(axes: Sequence) -> None:
+    """Give every visible panel of ``axes`` the union of their y limits (one scale per metric)."""
+    visible = [axis for axis in axes if axis.get_visible() and (axis.lines or axis.collections)]
+    if len(visible) < 2:
+        return
+    lows, highs = zip(*(axis.get_ylim() for axis in visible), strict=True)
+    for axis in visible:
+        axis.set_ylim(min(lows), max(highs))
+
+
+def _offline(group: pd.DataFrame) -> np.ndarray:
+    """``True`` for rows scored offline (``on_miss == "ignore"``: ``t_f`` beyond the live bound)."""
+    if "on_miss" not in group.columns:
+        return np.zeros(len(group), dtype=bool)
+    return (group["on_miss"].astype(str) == "ignore").to_numpy()
+
+
+def _draw_regimes(axis, group: pd.DataFrame, color: str) -> dict[str, bool]:
+    """One chunk size's points on ``axis``: the live and the offline regime as separate lines and bands.
+
+    Returns
+    -------
+    dict
+        ``{"infeasible": any live point misses deadlines, "offline": any offline point}``.
+    """
+    group = group.sort_values("future_visibility_ms")
+    offline = _offline(group)
+    flags = {"infeasible": False, "offline": bool(offline.any())}
+    for is_offline in (False, True):
+        part = group[offline == is_offline]
+        if part.empty:
+            continue
+        xs = part["future_visibility_ms"].to_numpy(dtype=float)
+        ys = part["mean"].to_numpy(dtype=float)
+        style = "--" if is_offline else "-"
+        axis.plot(
+            xs, ys, color=color, linewidth=1.8, linestyle=style, zorder=3, gid="offline" if is_offline else "live"
+        )
+        axis.fill_between(
+            xs,
+            part["ci_low"].to_numpy(dtype=float),
+            part["ci_high"].to_numpy(dtype=float),
+            color=color,
+            alpha=0.1 if is_offline else 0.18,
+            linewidth=0,
+            zorder=2,
+        )
+        if is_offline:
+            axis.scatter(xs, ys, facecolors="white", edgecolors=[color], s=28, linewidths=1.5, zorder=4)
+            continue
+        feasible = part["feasible"].astype(bool).to_numpy()
+        flags["infeasible"] |= bool((~feasible).any())
+        axis.scatter(xs[feasible], ys[feasible], color=color, s=28, zorder=4)
+        axis.scatter(xs[~feasible], ys[~feasible], color=color, marker="X", s=48, zorder=4)
+    return flags
+
+
+def _bound_ms(group: pd.DataFrame) -> float | None:
+    """The live future-visibility bound (ms) of one chunk size's configs at their mean inference time.
+
+    ``floor(-(L_in + L_out + d) / hop)`` frames with delays in whole samples rounded up
+    (:func:`accbench.simulators.schedule.feasible_future_visibility_array`); ``None`` when a column is
+    missing or the model is slower than real time (``d > K``).
+    """
+    needed = ("chunk_frames", "frame_rate_hz", "sample_rate", "inference_time_ms")
+    if group.empty or any(c not in group.columns for c in needed):
+        return None
+    first = group.iloc[0]
+    d = (
+        float(np.nanmean(group["inference_time_ms"].to_numpy(dtype=float)))
+        if group["inference_time_ms"].notna().any()
+        else 0.0
+    )
+    sample_rate = int(first["sample_rate"])
+    hop = int(round(sample_rate / float(first["frame_rate_hz"])))
+    delays = [
+        float(first.get(c, 0.0)) if pd.notna(first.get(c, 0.0)) else 0.0
+        for c in ("input_latency_ms", "output_latency_ms")
+    ]
+    l_in, l_out, inference = (int(delay_samples_array(np.array(v), sample_rate)) for v in (*delays, d))
+    bound, real_time = feasible_future_visibility_array(inference, int(first["chunk_frames"]) * hop, hop, l_in, l_out)
+    if not bool(real_time):
+        return None
+    return float(bound) * 1000.0 / float(first["frame_rate_hz"])
+
+
+def _draw_bounds(axis, rows: pd.DataFrame, colors: dict[object, str]) -> bool:
+    """The feasibility bound of a panel: one grey line when every ``k`` shares it, else one per ``k``.
+
+    The region beyond the smallest bound is shaded. Returns whether any bound was drawn.
+    """
+    bounds = {chunk: _bound_ms(group) for chunk, group in rows.groupby("chunk_ms")}
+    bounds = {chunk: value for chunk, value in bounds.items() if value is not None}
+    if not bounds:
+        return False
+    values = sorted(set(bounds.values()))
+    if len(values) == 1:
+        axis.axvline(values[0], color="0.3", linestyle=":", linewidth=1.4, zorder=1, gid="bound")
+    else:
+        for chunk, value in bounds.items():
+            axis.axvline(value, color=colors.get(chunk, "0.3"), linestyle=":", linewidth=1.4, zorder=1, gid="bound")
+    left, right = axis.get_xlim()
+    axis.axvspan(values[0], max(right, values[0]), color="0.5", alpha=0.08, linewidth=0, zorder=0)
+    axis.set_xlim(left, right)
+    return True
+
+
+def _draw_baselines_per_chunk(
+    axis, baselines: pd.DataFrame, colors: dict[object, str], skip_label: str
+) -> list[Line2D]:
+    """Each baseline's curve for each ``k`` of the panel: thin, in that ``k``'s colour, the baseline's own dash.
+
+    Never averaged over ``k``; the live and offline regimes stay separate segments; a baseline is not drawn
+    in its own panel.
+    """
+    handles = []
+    for index, (label, group) in enumerate(sorted(baselines.groupby("label"), key=lambda item: str(item[0]))):
+        if str(label) == skip_label:
+            continue
+        finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
+        if finite.empty:
+            continue
+        style = _BASELINE_STYLES[index % len(_BASELINE_STYLES)]
+        for chunk, part in finite.groupby("chunk_ms"):
+            part = part.sort_values("future_visibility_ms")
+            offline = _offline(part)
+            for is_offline in (False, True):
+                segment = part[offline == is_offline]
+                if segment.empty:
+                    continue
+                axis.plot(
+                    segment["future_visibility_ms"].to_numpy(dtype=float),
+                    segment["mean"].to_numpy(dtype=float),
+                    color=colors.get(chunk, "0.4"),
+                    linestyle=style,
+                    linewidth=1.0,
+                    alpha=0.75,
+                    marker="." if len(segment) == 1 else None,
+                    zorder=1,
+                    gid=f"baseline:{label}:{chunk:g}:{'offline' if is_offline else 'live'}",
+                )
+        causal = bool(group["causal"].all())
+        name = f"{label} (baseline{'' if causal else ', non-causal'})"
+        handles.append(Line2D([], [], color="0.35", linestyle=style, linewidth=1.0, label=name))
+    return handles
+
+
+def _visibility_legend(figure: Figure, handles: list[Line2D], flags: dict[str, bool], n_panels: int) -> None:
+    """The figure legend of :func:`plot_metric_vs_visibility`: lines, then the regime and marker keys."""
+    if flags["infeasible"]:
+        handles.append(Line2D([], [], color="0.3", marker="X", linestyle="", label="not real-time feasible"))
+    if flags["offline"]:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                marker="o",
+                markerfacecolor="white",
+                linestyle="--",
+                label="offline (t_f > bound, on_miss=ignore)",
+            )
+        )
+    if flags["bound"]:
+        handles.append(Line2D([], [], color="0.3", linestyle=":", linewidth=1.4, label="feasibility bound"))
+    handles.append(Line2D([], [], color="0.5", linewidth=6, alpha=0.3, label="95% interval over songs"))
+    columns = min(MAX_COLUMNS, max(1, n_panels))
+    figure.legend(
+        handles=handles, loc="outside lower center", ncols=min(len(handles), 2 + columns), fontsize=8, frameon=False
     )
 
 

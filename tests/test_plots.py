@@ -239,3 +239,74 @@ def test_a_policy_that_follows_from_future_visibility_stays_on_one_line():
     assert not _varies(table, "on_miss")
     both = pd.concat([table, table.assign(on_miss="drop")])
     assert _varies(both, "on_miss")
+
+
+def _auto_policy_summary(**options):
+    """An ``on_miss = "auto"`` sweep: ``ignore`` (offline) for t_f > 0, ``truncate`` (live) otherwise."""
+    table = make_results(future_visibility=(-4, -2, 0, 2, 4), songs=("a", "b"), **options)
+    offline = table["future_visibility_frames"] > 0
+    table["on_miss"] = np.where(offline, "ignore", "truncate")
+    table.loc[offline, "feasible"] = False
+    return aggregate(table, ["beat.f_measure"], n_boot=50)
+
+
+def _data_lines(axis) -> list:
+    return [line for line in axis.lines if line.get_gid() in ("live", "offline")]
+
+
+def test_live_and_offline_regimes_are_separate_lines_with_the_bound() -> None:
+    """No line joins t_f <= 0 (live, truncate) to t_f > 0 (offline, ignore); the bound is the schedule's:
+    L_in = L_out = 10 ms (80 samples), d = 15 ms (120 samples), hop 160: floor(-280 / 160) = -2 frames = -40 ms."""
+    figure = plot_metric_vs_visibility(_auto_policy_summary(), "beat.f_measure")
+    panels = [a for a in figure.axes if a.get_visible()]
+    assert [a.get_title() for a in panels] == ["follower", "mymodel"]
+    for axis in panels:
+        lines = _data_lines(axis)
+        assert sorted(line.get_gid() for line in lines) == ["live", "live", "offline", "offline"]  # 2 k each
+        for line in lines:
+            xs = np.asarray(line.get_xdata(), dtype=float)
+            if line.get_gid() == "live":
+                assert (xs <= 0).all() and line.get_linestyle() == "-"
+            else:
+                assert (xs > 0).all() and line.get_linestyle() == "--"
+        for line in axis.lines:  # baselines too: no segment crosses the regime boundary
+            xs = np.asarray(line.get_xdata(), dtype=float)
+            if line.get_gid() != "bound":
+                assert (xs <= 0).all() or (xs > 0).all(), line.get_gid()
+        bounds = [line for line in axis.lines if line.get_gid() == "bound"]
+        assert len(bounds) == 1 and np.allclose(bounds[0].get_xdata(), -40.0)
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert "offline (t_f > bound, on_miss=ignore)" in legend and "feasibility bound" in legend
+
+
+def test_visibility_panels_share_one_y_axis() -> None:
+    summary = _auto_policy_summary(quality={"mymodel": 2.5, "follower": -1.0})
+    figure = plot_metric_vs_visibility(summary, "beat.f_measure")
+    limits = {a.get_ylim() for a in figure.axes if a.get_visible()}
+    assert len(limits) == 1
+    low, high = limits.pop()
+    values = summary.loc[summary["metric"] == "beat.f_measure", ["ci_low", "ci_high"]].to_numpy()
+    assert low <= values.min() and high >= values.max()
+
+
+def test_baselines_are_drawn_per_chunk_not_averaged_over_it() -> None:
+    from accbench.reports.plots import OKABE_ITO
+
+    summary = _auto_policy_summary()
+    figure = plot_metric_vs_visibility(summary, "beat.f_measure")
+    rows = summary[(summary["model"] == "silence") & (summary["metric"] == "beat.f_measure")]
+    for axis in [a for a in figure.axes if a.get_visible()]:
+        for chunk_ms, color in ((40.0, OKABE_ITO[0]), (100.0, OKABE_ITO[1])):
+            line = next(line for line in axis.lines if line.get_gid() == f"baseline:silence:{chunk_ms:g}:live")
+            expected = rows[(rows["chunk_ms"] == chunk_ms) & (rows["on_miss"] != "ignore")]
+            expected = expected.sort_values("future_visibility_ms")["mean"].to_numpy()
+            assert np.allclose(line.get_ydata(), expected)  # the k's own values, not a mean over k
+            assert line.get_color() == color
+        assert len([line for line in axis.lines if str(line.get_gid()).startswith("baseline:oracle:")]) == 4
+    only = plot_metric_vs_visibility(
+        aggregate(make_results(models=(), songs=("a",)), ["beat.f_measure"], n_boot=20), "beat.f_measure"
+    )
+    panels = [a for a in only.axes if a.get_visible()]
+    assert [a.get_title() for a in panels] == ["oracle (non-causal)", "silence"]
+    for axis in panels:  # a run of baselines only: each is its own panel, no reference lines at all
+        assert _data_lines(axis) and not [line for line in axis.lines if str(line.get_gid()).startswith("baseline:")]
