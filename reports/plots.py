@@ -26,7 +26,7 @@ import io
 import math
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,18 +188,22 @@ def _panel_title(label: str, variant: str, causal: bool) -> str:
     return f"{title}\n{variant}" if variant else title
 
 
+def _baseline_groups(baselines: pd.DataFrame, skip_label: str) -> Iterator[tuple[int, str, pd.DataFrame]]:
+    """Each baseline's rows with a finite mean, as ``(index, label, rows)`` in label order; ``index`` picks its
+    line style, and the baseline of the panel's own model (``skip_label``) is left out."""
+    for index, (label, group) in enumerate(sorted(baselines.groupby("label"), key=lambda item: str(item[0]))):
+        finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
+        if str(label) != skip_label and not finite.empty:
+            yield index, str(label), finite
+
+
 def _draw_baselines(axis, baselines: pd.DataFrame, x_column: str, skip_label: str) -> list[Line2D]:
     """Reference lines of the baseline models on ``axis``: flat when a baseline does not vary, else its mean curve."""
     handles = []
-    for index, (label, group) in enumerate(sorted(baselines.groupby("label"), key=lambda item: str(item[0]))):
-        if str(label) == skip_label:
-            continue
-        finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
-        if finite.empty:
-            continue
+    for index, label, finite in _baseline_groups(baselines, skip_label):
         style = _BASELINE_STYLES[index % len(_BASELINE_STYLES)]
         color = _BASELINE_GREYS[index % len(_BASELINE_GREYS)]
-        causal = bool(group["causal"].all())
+        causal = bool(finite["causal"].all())
         name = f"{label} (baseline{'' if causal else ', non-causal'})"
         curve = finite.groupby(x_column)["mean"].mean().sort_index()
         if len(curve) == 1 or np.ptp(curve.to_numpy()) < 1e-12:
@@ -468,12 +472,7 @@ def _draw_baselines_per_chunk(
     in its own panel.
     """
     handles = []
-    for index, (label, group) in enumerate(sorted(baselines.groupby("label"), key=lambda item: str(item[0]))):
-        if str(label) == skip_label:
-            continue
-        finite = group[np.isfinite(group["mean"].to_numpy(dtype=float))]
-        if finite.empty:
-            continue
+    for index, label, finite in _baseline_groups(baselines, skip_label):
         style = _BASELINE_STYLES[index % len(_BASELINE_STYLES)]
         for chunk, part in finite.groupby("chunk_ms"):
             part = part.sort_values("future_visibility_ms")
@@ -493,7 +492,7 @@ def _draw_baselines_per_chunk(
                     zorder=1,
                     gid=f"baseline:{label}:{chunk:g}:{'offline' if is_offline else 'live'}",
                 )
-        causal = bool(group["causal"].all())
+        causal = bool(finite["causal"].all())
         name = f"{label} (baseline{'' if causal else ', non-causal'})"
         handles.append(Line2D([], [], color="0.35", linestyle=style, linewidth=1.0, label=name))
     return handles
