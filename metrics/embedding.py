@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accbench.audio import as_channels_first
+from accbench.audio import as_channels_first, match_channels
 from accbench.errors import DataError
 from accbench.metrics.cache import AnalysisCache
 from accbench.metrics.embedders import Embedder, embed_audio, get_embedder
@@ -153,7 +153,7 @@ def validate(
         array = as_channels_first(value, name=name, song=song)
         if not np.all(np.isfinite(array)):
             raise DataError(f"{name} audio contains NaN or infinite samples", song=song)
-        checked[name] = array
+        checked[name] = match_channels(array, 1)  # the down-mix scoring uses: the same mixes hit the same cache
     n = checked["input"].shape[1]
     ref = checked["reference"]
     return _fit(checked["input"], n), _fit(checked["output"], n), None if ref is None else _fit(ref, n)

@@ -64,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from accbench.annotations import Annotations
-from accbench.audio import as_channels_first
+from accbench.audio import as_channels_first, match_channels
 from accbench.errors import ConfigError, DataError
 from accbench.metrics import analysis, beat, embedding, harmony, reaction, timing
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
@@ -253,13 +253,12 @@ def _select(metrics: Iterable[str] | str | None) -> tuple[list[str], list[Metric
 
 
 def _mono(audio: Any, name: str, song: str | None) -> np.ndarray:
-    """A checked float32 mono ``(1, n)`` copy of ``audio`` (the down-mix :func:`analysis.prepare` uses)."""
+    """A checked float32 mono ``(1, n)`` version of ``audio`` (:func:`accbench.audio.match_channels`, the down-mix
+    :func:`analysis.prepare` uses)."""
     array = as_channels_first(audio, name=name, song=song)
     if not np.all(np.isfinite(array)):
         raise DataError(f"{name} audio contains NaN or infinite samples", song=song)
-    if array.shape[0] == 1:
-        return array
-    return array.mean(axis=0, dtype=np.float64).astype(np.float32)[np.newaxis, :]
+    return match_channels(array, 1)
 
 
 def _fit(
