@@ -68,6 +68,7 @@ __all__ = [
     "read_table",
     "rule",
     "to_plain",
+    "write_audio_mode",
 ]
 
 METRIC_GROUPS = ("beat", "harmony", "timing", "reaction", "embedding")
@@ -304,7 +305,7 @@ EXAMPLE_SONGS = 2
 _AUDIO_MODES = ("none", "examples", "all")
 
 
-def _audio_mode(value: Any) -> str:
+def write_audio_mode(value: Any) -> str:
     """``write_audio``: one of :data:`_AUDIO_MODES`; the booleans of old configs map to ``"all"``/``"none"``."""
     if isinstance(value, bool):
         return "all" if value else "none"
@@ -523,7 +524,7 @@ class SweepConfig:
         metadata=rule(
             "output audio kept in the run folder as 16-bit FLAC: 'none', 'examples' (the first "
             f"{EXAMPLE_SONGS} songs by sorted id) or 'all'; true/false (old configs) mean 'all'/'none'",
-            check=_audio_mode,
+            check=write_audio_mode,
         ),
     )
     lenient: bool = field(default=False, metadata=rule("repair bad chunks (recorded) instead of failing", check=_flag))

@@ -299,7 +299,6 @@ def run_song(
         began = time.perf_counter()
         scores = score_result(
             result,
-            reference=prepared.reference,
             annotations=prepared.annotations,
             metrics=metrics,
             cache=cache,

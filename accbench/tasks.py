@@ -336,19 +336,11 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
     return TaskOutcome(task.task_id, row=row, seconds=seconds)
 
 
-def _audio_mode(context: WorkerContext) -> str:
-    """The context's ``write_audio`` as ``"none"``/``"examples"``/``"all"`` (booleans: ``"all"``/``"none"``)."""
-    mode = context.write_audio
-    if isinstance(mode, bool):
-        return "all" if mode else "none"
-    return str(mode)
-
-
 def _keeps_audio(context: WorkerContext, song_id: str) -> bool:
     """Whether the song's audio is written: every song (``"all"``), or the first ``EXAMPLE_SONGS`` by sorted id."""
-    from accbench.config import EXAMPLE_SONGS
+    from accbench.config import EXAMPLE_SONGS, write_audio_mode
 
-    mode = _audio_mode(context)
+    mode = write_audio_mode(context.write_audio)  # booleans (older callers) read as "all"/"none"
     return mode == "all" or (mode == "examples" and song_id in sorted(context.songs)[:EXAMPLE_SONGS])
 
 
