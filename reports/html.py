@@ -339,8 +339,10 @@ def render_html(
 <a href="#failures">Failures</a><a href="#manifest">Manifest</a></nav>
 <main>
 <section id="plots"><h2>Plots</h2>
-<p>Lines are means over songs with {confidence:.0%} bootstrap bands; grey lines are the built-in baselines;
-hollow markers and hatched cells are configs that are not real-time feasible under the run's delays.</p>
+<p>Lines are means over songs with {confidence:.0%} bootstrap bands; grey lines are the built-in baselines.
+In the metric-vs-t_f figures, solid lines are live configs (X: not real-time feasible, past the dotted feasibility
+bound) and dashed lines with hollow markers are configs scored offline (t_f beyond the bound, on_miss=ignore);
+elsewhere hollow markers and hatched cells are configs that are not real-time feasible under the run's delays.</p>
 {_plots_section(plots)}</section>
 <section id="summary"><h2>Summary</h2>
 <p>Mean over songs per model, config and metric. Click a column header to sort.</p>
