@@ -1,17 +1,20 @@
-"""Baseline files: a run's per-song metric values, aggregates and manifest, saved for later gating.
+"""Baseline files: what the CI gate needs of a run (its per-song metric values, configs and manifest), and no more.
 
-A baseline file is JSON (NaN written as ``null``)::
+A baseline file is compact JSON (NaN written as ``null``), format version 2::
 
-    {"format": "accbench-baseline", "format_version": 1, "created": "...", "source": "accbench-out",
-     "manifest": {...the run manifest...},
+    {"format": "accbench-baseline", "format_version": 2, "created": "...", "source": "accbench-out",
+     "manifest": {...the run manifest: song hashes, metric versions, accbench version...},
      "bootstrap": {"n_boot": 2000, "confidence": 0.95, "seed": 0},
+     "metrics": {"beat.f_measure": {"direction": "higher", "unit": "", "version": "1"}, ...},
      "entries": [{"model": "...", "model_version": "...", "baseline": false, "config_id": "...",
                   "config": {"future_visibility_ms": ..., "chunk_ms": ..., ...},
-                  "metric": "beat.f_measure", "direction": "higher", "unit": "", "metric_version": "1",
-                  "values": {"song-a": 0.81, "song-b": null},
-                  "mean": 0.81, "ci_low": 0.81, "ci_high": 0.81, "n_songs": 1}, ...]}
+                  "songs": ["song-a", "song-b"],
+                  "values": {"beat.f_measure": [0.81, null], ...}}, ...]}
 
-One entry per (model, model_version, config_id, metric); ``values`` are per song, averaged over seeds.
+One entry per (model, model_version, config_id), its ``values`` per metric aligned with its ``songs``
+(averaged over seeds, full float precision: a rerun must compare equal). Means are recomputed from the values
+when the file is read; intervals are the gate's own paired bootstrap, so none is stored. Version-1 files (one
+entry per metric, with stored means and intervals) still load.
 
 - :func:`make_baseline` / :func:`save_baseline`: from a loaded run to a file.
 - :func:`load_baseline`: a file as a :class:`Baseline`.
@@ -32,8 +35,8 @@ import pandas as pd
 
 from accbench.atomic import atomic_write_text
 from accbench.errors import DataError
-from accbench.reports.aggregate import CONFIDENCE, CONTEXT_COLUMNS, N_BOOT, aggregate, per_song
-from accbench.reports.load import select_metrics
+from accbench.reports.aggregate import CONFIDENCE, CONTEXT_COLUMNS, N_BOOT, per_song
+from accbench.reports.load import metric_spec, select_metrics
 from accbench.results import GROUP_COLUMNS, Run, metric_columns
 
 __all__ = [
@@ -48,7 +51,7 @@ __all__ = [
 ]
 
 FORMAT = "accbench-baseline"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _CONFIG_KEYS = tuple(c for c in CONTEXT_COLUMNS if c != "inference_time_ms")
 """The config columns an entry keeps (its ``config``); the inference time is a measurement, not config."""
@@ -107,7 +110,7 @@ def make_baseline(
     confidence: float = CONFIDENCE,
     seed: int = 0,
 ) -> dict:
-    """The baseline document (a JSON-ready dict) of a loaded run.
+    """The baseline document (a JSON-ready dict, format version 2) of a loaded run.
 
     Parameters
     ----------
@@ -117,7 +120,7 @@ def make_baseline(
     models : iterable of str, optional
         Shell-style patterns of model names to keep (default all).
     n_boot, confidence, seed
-        Bootstrap of the stored aggregates (see :func:`accbench.reports.aggregate.aggregate`).
+        The bootstrap a gate against this baseline uses unless told otherwise (recorded, not applied here).
     """
     results = run.results
     if models:
@@ -127,31 +130,22 @@ def make_baseline(
     if results.empty or not chosen:
         raise DataError("nothing to save: no rows or no metrics match", path=str(run.path))
     songs = per_song(results, chosen)
-    summary = aggregate(results, chosen, n_boot=n_boot, confidence=confidence, seed=seed)
-    summary = summary.set_index([*GROUP_COLUMNS, "metric"])
+    configs = results.drop_duplicates(list(GROUP_COLUMNS)).set_index(list(GROUP_COLUMNS))
     entries = []
     for key, group in songs.groupby(list(GROUP_COLUMNS), sort=True):
-        for metric in chosen:
-            row = summary.loc[(*key, metric)]
-            config = {k: _clean(row[k]) for k in _CONFIG_KEYS if k in row.index}
-            entries.append(
-                {
-                    "model": key[0],
-                    "model_version": key[1],
-                    "baseline": bool(row["baseline"]),
-                    "config_id": key[2],
-                    "config": config,
-                    "metric": metric,
-                    "direction": row["direction"],
-                    "unit": row["unit"],
-                    "metric_version": metric_version(run.manifest, metric),
-                    "values": {str(s): _clean(float(v)) for s, v in zip(group["song"], group[metric], strict=True)},
-                    "mean": _clean(row["mean"]),
-                    "ci_low": _clean(row["ci_low"]),
-                    "ci_high": _clean(row["ci_high"]),
-                    "n_songs": int(row["n_songs"]),
-                }
-            )
+        row = configs.loc[key]
+        entries.append(
+            {
+                "model": key[0],
+                "model_version": key[1],
+                "baseline": bool(row["baseline"]) if "baseline" in row.index else False,
+                "config_id": key[2],
+                "config": {k: _clean(row[k]) for k in _CONFIG_KEYS if k in row.index},
+                "songs": [str(song) for song in group["song"]],
+                "values": {metric: [_clean(float(v)) for v in group[metric]] for metric in chosen},
+            }
+        )
+    specs = {metric: metric_spec(metric, warn=False) for metric in chosen}
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -159,6 +153,10 @@ def make_baseline(
         "source": str(run.path),
         "manifest": run.manifest,
         "bootstrap": {"n_boot": int(n_boot), "confidence": float(confidence), "seed": int(seed)},
+        "metrics": {
+            metric: {"direction": spec.direction, "unit": spec.unit, "version": metric_version(run.manifest, metric)}
+            for metric, spec in specs.items()
+        },
         "entries": entries,
     }
 
@@ -167,7 +165,8 @@ def save_baseline(run: Run, path: str | os.PathLike, **kwargs: object) -> Path:
     """Write the baseline of ``run`` to ``path`` (atomically); keyword arguments go to :func:`make_baseline`."""
     document = make_baseline(run, **kwargs)  # type: ignore[arg-type]
     path = Path(path)
-    atomic_write_text(path, json.dumps(document, indent=1, allow_nan=False, default=_clean) + "\n")
+    text = json.dumps(document, separators=(",", ":"), allow_nan=False, default=_clean)
+    atomic_write_text(path, text.replace('{"model":', '\n{"model":') + "\n")  # one line per entry
     return path
 
 
@@ -221,14 +220,14 @@ def _read_document(path: Path) -> dict:
             f"baseline format version {version} is newer than this accbench understands ({FORMAT_VERSION})",
             path=str(path),
         )
-    for key, kind in (("entries", list), ("manifest", dict), ("bootstrap", dict)):
+    for key, kind in (("entries", list), ("manifest", dict), ("bootstrap", dict), ("metrics", dict)):
         if document.get(key) is not None and not isinstance(document[key], kind):
             raise _not_a_baseline(path, f"{key!r} is {_json_kind(document[key])}, not {_JSON_KINDS[kind]}")
     return document
 
 
 def _entry_rows(entry: object) -> tuple[dict, list[tuple]]:
-    """One entry of a baseline document as its ``entries`` row and its ``values`` rows (raises on a bad shape)."""
+    """One version-1 entry as its ``entries`` row and its ``values`` rows (raises on a bad shape)."""
     if not isinstance(entry, dict):
         raise TypeError(f"it is {_json_kind(entry)}, not an object")
     key = (str(entry["model"]), str(entry.get("model_version", "")), str(entry["config_id"]))
@@ -254,6 +253,43 @@ def _entry_rows(entry: object) -> tuple[dict, list[tuple]]:
     return row, [(*key, metric, str(song), _float(value)) for song, value in values.items()]
 
 
+def _entry_rows_v2(entry: object, metrics: dict) -> tuple[list[dict], list[tuple]]:
+    """One version-2 entry (a model and config, all metrics) as ``entries`` rows and ``values`` rows."""
+    if not isinstance(entry, dict):
+        raise TypeError(f"it is {_json_kind(entry)}, not an object")
+    key = (str(entry["model"]), str(entry.get("model_version", "")), str(entry["config_id"]))
+    songs = [str(song) for song in entry["songs"]]
+    values = entry.get("values") or {}
+    if not isinstance(values, dict):
+        raise TypeError(f"'values' is {_json_kind(values)}, not an object of metric: [values per song]")
+    rows, value_rows = [], []
+    for metric, per_song_values in values.items():
+        if not isinstance(per_song_values, list) or len(per_song_values) != len(songs):
+            raise ValueError(f"'values' of {metric!r} is not a list of one value per song ({len(songs)})")
+        numbers = np.array([_float(v) for v in per_song_values], dtype=float)
+        finite = numbers[np.isfinite(numbers)]
+        meta = metrics.get(metric) or {}
+        rows.append(
+            {
+                "model": key[0],
+                "model_version": key[1],
+                "config_id": key[2],
+                "metric": str(metric),
+                "baseline": bool(entry.get("baseline", False)),
+                "direction": meta.get("direction"),
+                "unit": meta.get("unit", ""),
+                "metric_version": meta.get("version"),
+                "mean": float(finite.mean()) if finite.size else float("nan"),
+                "ci_low": float("nan"),
+                "ci_high": float("nan"),
+                "n_songs": int(finite.size),
+                "config": dict(entry.get("config") or {}),
+            }
+        )
+        value_rows += [(*key, str(metric), song, float(v)) for song, v in zip(songs, numbers, strict=True)]
+    return rows, value_rows
+
+
 def load_baseline(path: str | os.PathLike) -> Baseline:
     """Read a baseline file.
 
@@ -267,14 +303,20 @@ def load_baseline(path: str | os.PathLike) -> Baseline:
     document = _read_document(path)
     value_rows = []
     entry_rows = []
+    metrics = document.get("metrics") or {}
+    version = document.get("format_version", 1)
     for number, entry in enumerate(document.get("entries") or []):
         try:
-            row, values = _entry_rows(entry)
+            if version >= 2:
+                rows, values = _entry_rows_v2(entry, metrics)
+            else:
+                row, values = _entry_rows(entry)
+                rows = [row]
         except KeyError as error:
             raise _not_a_baseline(path, f"entry {number} lacks the key {error}") from None
         except (TypeError, ValueError) as error:
             raise _not_a_baseline(path, f"entry {number} is malformed: {error}") from None
-        entry_rows.append(row)
+        entry_rows.extend(rows)
         value_rows.extend(values)
     values = pd.DataFrame(value_rows, columns=[*GROUP_COLUMNS, "metric", "song", "value"])
     entries = pd.DataFrame(entry_rows, columns=[*GROUP_COLUMNS, "metric", *_ENTRY_COLUMNS])

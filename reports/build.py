@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -16,19 +17,19 @@ from pathlib import Path
 from accbench.atomic import atomic_write_text
 from accbench.errors import ConfigError, DataError
 from accbench.reports.aggregate import CONFIDENCE, N_BOOT, aggregate
+from accbench.reports.figures import make_plots, plan_figures, remove_stale_plots
+from accbench.reports.honesty import metric_flags
 from accbench.reports.html import render_html
 from accbench.reports.load import dataset_name, load_run, model_labels, select_metrics
 from accbench.reports.markdown import render_markdown
 from accbench.reports.players import collect_clips
-from accbench.reports.plots import make_plots
+from accbench.reports.plot_style import FORMATS, REPORT_STYLE
 
-__all__ = ["PRIMARY_METRICS", "ReportFiles", "ReportOptions", "build_report", "plot_metric_choice"]
+__all__ = ["PLOTTED_METRICS", "ReportFiles", "ReportOptions", "build_report", "plot_metric_choice"]
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("png", "svg", "pdf")
-
-PRIMARY_METRICS = (
+PLOTTED_METRICS = (
     "beat.f_measure",
     "beat.mix_f_measure",
     "harmony.majmin",
@@ -39,18 +40,18 @@ PRIMARY_METRICS = (
     "timing.miss_rate",
     "timing.underrun_fraction",
 )
-"""Metrics plotted by default (those the run has); every metric is in the tables. At most
-:data:`MAX_DEFAULT_PLOT_METRICS` others are plotted when a run has none of these."""
+"""Metrics plotted by default (those the run has; the headline ones lead the report, see
+:mod:`accbench.reports.figures`); every metric is in the tables. At most :data:`MAX_DEFAULT_PLOT_METRICS`
+others are plotted when a run has none of these."""
 
 MAX_DEFAULT_PLOT_METRICS = 8
-COHERENCE_GROUPS = ("beat", "harmony", "embedding")
 
 
 def plot_metric_choice(metrics: list[str], patterns: list[str]) -> list[str]:
     """The metrics that get plots: those matching ``patterns``, else the primary ones the run has."""
     if patterns:
         return select_metrics(metrics, patterns)
-    primary = [m for m in PRIMARY_METRICS if m in metrics]
+    primary = [m for m in PLOTTED_METRICS if m in metrics]
     return primary or metrics[:MAX_DEFAULT_PLOT_METRICS]
 
 
@@ -63,8 +64,9 @@ class ReportOptions:
     metrics : list of str
         Shell-style patterns of the metrics to report in the tables (default all).
     plot_metrics : list of str
-        Shell-style patterns of the metrics that get plots (default: :data:`PRIMARY_METRICS` present in the
-        run; ``["*"]`` for all). Latency-budget frontiers are drawn for the beat, harmony and embedding ones.
+        Shell-style patterns of the metrics that get plots (default: :data:`PLOTTED_METRICS` present in the
+        run; ``["*"]`` for all). The headline ones among them lead the report
+        (:func:`accbench.reports.figures.plan_figures`).
     formats : tuple of str
         Plot file formats (``png``, ``svg``, ``pdf``); the HTML always embeds PNG.
     plots : bool
@@ -81,6 +83,8 @@ class ReportOptions:
         Report title (default: ``accbench report: <dataset>``).
     dpi : int
         Plot resolution.
+    workers : int
+        Processes that draw the figures (at most the machine's cores; the files are the same for any number).
     """
 
     metrics: list[str] = field(default_factory=list)
@@ -92,9 +96,10 @@ class ReportOptions:
     seed: int = 0
     audio_songs: list[str] | int = 2
     audio_seconds: float = 10.0
-    audio_budget_mb: float = 4.0
+    audio_budget_mb: float = 1.5
     title: str | None = None
     dpi: int = 110
+    workers: int = 2
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.formats if f not in FORMATS]
@@ -151,19 +156,15 @@ def build_report(
     title = options.title or (f"accbench report: {dataset}" if dataset else "accbench report")
     summary_csv = out / "summary.csv"
     atomic_write_text(summary_csv, summary.to_csv(index=False))
+    flags = metric_flags(summary, metrics)
     plots = []
     if options.plots and not summary.empty:
         plotted = plot_metric_choice(metrics, options.plot_metrics)
-        coherence = [m for m in plotted if m.split(".", 1)[0] in COHERENCE_GROUPS]
-        frontier = coherence or [m for m in plotted if not m.startswith("timing.")]
-        plots = make_plots(
-            summary,
-            out / "plots",
-            metrics=plotted,
-            formats=options.formats,
-            dpi=options.dpi,
-            frontier_metrics=frontier,
-        )
+        specs = plan_figures(summary, plotted, flags=flags)
+        style = dataclasses.replace(REPORT_STYLE, dpi=options.dpi)
+        workers = max(1, min(options.workers, os.cpu_count() or 1))
+        plots = make_plots(summary, out / "plots", specs, formats=options.formats, style=style, workers=workers)
+        remove_stale_plots(out / "plots", plots)
     clips = []
     if options.audio_songs:
         clips = collect_clips(
@@ -180,7 +181,12 @@ def build_report(
                     if clip.src and not clip.embedded:
                         clip.src = os.path.relpath(run.path / clip.src, out).replace(os.sep, "/")
     markdown = render_markdown(
-        summary, manifest=run.manifest, failures=run.failures, title=title, confidence=options.confidence
+        summary,
+        manifest=run.manifest,
+        failures=run.failures,
+        title=title,
+        confidence=options.confidence,
+        flags=flags,
     )
     markdown_path = out / "report.md"
     atomic_write_text(markdown_path, markdown)
@@ -193,6 +199,7 @@ def build_report(
         title=title,
         confidence=options.confidence,
         set_metrics=run.set_metrics,
+        flags=flags,
     )
     html_path = out / "report.html"
     atomic_write_text(html_path, page)

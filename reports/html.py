@@ -19,10 +19,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from accbench.reports.aggregate import CONFIDENCE
+from accbench.reports.figures import PlotFile
+from accbench.reports.honesty import MetricFlag
 from accbench.reports.load import dataset_name
 from accbench.reports.markdown import format_interval, format_number
 from accbench.reports.players import Clip, SongClips
-from accbench.reports.plots import PlotFile
 from accbench.results import FAILURE_COLUMNS
 
 __all__ = ["render_html"]
@@ -55,6 +56,13 @@ input.filter { margin: .3rem 0 .6rem 0; padding: .3rem; width: 22rem; }
 pre { background: #fff; border: 1px solid #ddd; padding: .6rem; overflow: auto; max-height: 28rem; font-size: .8rem; }
 audio { height: 2rem; width: 16rem; }
 .note { color: #777; font-size: .8rem; }
+.caption { color: #333; font-size: .85rem; margin: .2rem 0 0 0; max-width: 40rem; }
+.flag { color: #8a3b00; font-size: .8rem; margin: .2rem 0 0 0; max-width: 40rem; }
+.badge.flag { background: #f3d9c9; color: #6b2e00; }
+.flags { background: #fff6ef; border: 1px solid #f0d2bd; padding: .3rem .8rem; font-size: .85rem; }
+#primary-figures figure { max-width: 45%; }
+@media (max-width: 1100px) { #primary-figures figure { max-width: 100%; } }
+h3.metric { margin: 1.2rem 0 .2rem 0; font-size: 1rem; }
 """
 
 _JS = """
@@ -123,30 +131,50 @@ def _num_cell(value: object, digits: int = 4) -> str:
     return f'<td class="num" data-value="{sort_value}">{_e(format_number(number, digits))}</td>'
 
 
-def _plots_section(plots: Sequence[PlotFile]) -> str:
+def _figure(plot: PlotFile) -> str:
+    """One embedded figure with its caption, file names and honesty flags."""
+    data = base64.b64encode(plot.png).decode("ascii")
+    files = ", ".join(_e(p.name) for p in plot.paths)
+    flags = "".join(f'<p class="flag" data-flag="{_e(f.kind)}">⚠ {_e(f.message)}</p>' for f in plot.spec.flags)
+    if plot.spec.section == "primary":
+        flags = f'<p class="caption">{_e(plot.spec.caption)}</p>' + flags
+    return (
+        f'<figure class="plot" data-kind="{_e(plot.kind)}" data-section="{_e(plot.spec.section)}">'
+        f'<img alt="{_e(plot.title)}" src="data:image/png;base64,{data}"><figcaption>{_e(plot.title)}'
+        + (f' <span class="note">({files})</span>' if files else "")
+        + f"{flags}</figcaption></figure>"
+    )
+
+
+def _figures_section(plots: Sequence[PlotFile], flags: dict[str, list[MetricFlag]], metrics: Sequence[str]) -> str:
+    """The primary figures, then the collapsed "all metrics" section (figures by metric, flags, the rest)."""
     if not plots:
         return "<p>No plots (the results have no metric columns or no config grid).</p>"
-    parts = []
-    groups: dict[str, list[PlotFile]] = {}
+    primary = [p for p in plots if p.spec.section == "primary"]
+    parts = [f'<div id="primary-figures">{"".join(_figure(p) for p in primary)}</div>']
+    others: dict[str, list[PlotFile]] = {}
     for plot in plots:
-        groups.setdefault(plot.metric or "timing", []).append(plot)
-    for index, (metric, group) in enumerate(groups.items()):
-        opened = " open" if index < 3 else ""
-        parts.append(f'<details class="plot-group"{opened}><summary>{_e(metric)}</summary>')
-        for plot in group:
-            data = base64.b64encode(plot.png).decode("ascii")
-            files = ", ".join(_e(p.name) for p in plot.paths)
-            parts.append(
-                f'<figure class="plot" data-kind="{_e(plot.kind)}"><img alt="{_e(plot.title)}" '
-                f'src="data:image/png;base64,{data}"><figcaption>{_e(plot.title)}'
-                + (f' <span class="note">({files})</span>' if files else "")
-                + "</figcaption></figure>"
-            )
-        parts.append("</details>")
+        if plot.spec.section != "primary":
+            others.setdefault(plot.metric or "timing", []).append(plot)
+    flagged = [flag for found in flags.values() for flag in found]
+    drawn = {m for p in plots for m in p.spec.metrics}
+    parts.append(f'<details id="all-metrics"><summary>All metrics ({len(plots) - len(primary)} more figures)</summary>')
+    if flagged:
+        items = "".join(f"<li><code>{_e(f.metric)}</code>: {_e(f.message)}</li>" for f in flagged)
+        parts.append(f'<div class="flags"><p>Metrics that are not findings on this run:</p><ul>{items}</ul></div>')
+    for metric, group in others.items():
+        parts.append(f'<h3 class="metric">{_e(metric)}</h3>' + "".join(_figure(p) for p in group))
+    undrawn = [m for m in metrics if m not in drawn]
+    if undrawn:
+        parts.append(
+            f'<p class="note">No figure here (see the summary table, or draw one with <code>accbench plot RUN '
+            f"--metric NAME</code>): {_e(', '.join(undrawn))}</p>"
+        )
+    parts.append("</details>")
     return "\n".join(parts)
 
 
-def _summary_table(summary: pd.DataFrame, confidence: float) -> str:
+def _summary_table(summary: pd.DataFrame, confidence: float, flags: dict[str, list[MetricFlag]]) -> str:
     if summary.empty:
         return "<p>No results.</p>"
     columns = [
@@ -185,7 +213,13 @@ def _summary_table(summary: pd.DataFrame, confidence: float) -> str:
                 )
             elif column == "metric":
                 arrow = "↑" if row.get("direction") == "higher" else "↓"
-                cells.append(f"<td>{_e(row['metric'])} {arrow}</td>")
+                found = flags.get(row["metric"]) or []
+                badge = (
+                    f' <span class="badge flag" title="{_e("; ".join(f.message for f in found))}">not a finding</span>'
+                    if found
+                    else ""
+                )
+                cells.append(f"<td>{_e(row['metric'])} {arrow}{badge}</td>")
             elif column == "ci":
                 interval = format_interval(row["mean"], row["ci_low"], row["ci_high"], 4)
                 cells.append(f"<td>{_e(interval)}</td>")
@@ -290,6 +324,7 @@ def render_html(
     title: str = "accbench report",
     confidence: float = CONFIDENCE,
     set_metrics: pd.DataFrame | None = None,
+    flags: dict[str, list[MetricFlag]] | None = None,
 ) -> str:
     """The report page.
 
@@ -310,6 +345,9 @@ def render_html(
         Coverage of the intervals (for the table header).
     set_metrics : DataFrame, optional
         Per-config metrics over the song set (``set_metrics.csv``), shown when present.
+    flags : dict, optional
+        Honesty flags per metric (:func:`accbench.reports.honesty.metric_flags`): beside the figures and as
+        a badge in the summary table.
 
     Returns
     -------
@@ -317,6 +355,8 @@ def render_html(
         A complete HTML5 document with no external references.
     """
     manifest = manifest or {}
+    flags = flags or {}
+    metrics = list(dict.fromkeys(summary["metric"])) if not summary.empty else []
     n_models = summary["model"].nunique() if not summary.empty else 0
     n_configs = summary["config_id"].nunique() if not summary.empty else 0
     n_songs = len(manifest.get("songs") or {}) or (int(summary["n_songs"].max()) if not summary.empty else 0)
@@ -335,18 +375,20 @@ def render_html(
     manifest_text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
     body = f"""
 <header><h1>{_e(title)}</h1><div class="facts">{"".join(facts)}</div></header>
-<nav><a href="#plots">Plots</a><a href="#summary">Summary</a><a href="#listen">Listen</a>
+<nav><a href="#plots">Trade-offs</a><a href="#summary">Summary</a><a href="#listen">Listen</a>
 <a href="#failures">Failures</a><a href="#manifest">Manifest</a></nav>
 <main>
-<section id="plots"><h2>Plots</h2>
-<p>Lines are means over songs with {confidence:.0%} bootstrap bands; grey lines are the built-in baselines.
-In the metric-vs-t_f figures, solid lines are live configs (X: not real-time feasible, past the dotted feasibility
-bound) and dashed lines with hollow markers are configs scored offline (t_f beyond the bound, on_miss=ignore);
-elsewhere hollow markers and hatched cells are configs that are not real-time feasible under the run's delays.</p>
-{_plots_section(plots)}</section>
+<section id="plots"><h2>Trade-offs</h2>
+<p>Means over songs with {confidence:.0%} bootstrap bands. The latency-budget frontier comes first: for an
+inference time d, the best value among the configs that are real-time feasible at d. In the metric-vs-t_f and
+metric-vs-k figures, solid lines are live configs that meet their deadlines, X marks live configs past the
+dotted feasibility bound (they miss deadlines; the shaded side), and dashed lines with hollow markers are configs
+scored offline (t_f beyond the bound, on_miss=ignore); thin lines in the same colours are the built-in
+baselines. ⚠ marks a metric that cannot carry a finding on this run.</p>
+{_figures_section(plots, flags, metrics)}</section>
 <section id="summary"><h2>Summary</h2>
 <p>Mean over songs per model, config and metric. Click a column header to sort.</p>
-{_summary_table(summary, confidence)}</section>
+{_summary_table(summary, confidence, flags)}</section>
 {_set_metrics_table(set_metrics)}
 <section id="listen"><h2>Listen</h2>{_players_section(clips)}</section>
 <section id="failures"><h2>Failures</h2>{_failures_table(failures)}</section>

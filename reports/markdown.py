@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import pandas as pd
 
 from accbench.reports.aggregate import CONFIDENCE
+from accbench.reports.honesty import MetricFlag
 from accbench.reports.load import dataset_name
 
-__all__ = ["escape_cell", "format_interval", "render_markdown", "summary_tables"]
+__all__ = ["escape_cell", "flag_lines", "format_interval", "render_markdown", "summary_tables"]
 
 MAX_METRICS_PER_TABLE = 6
 
@@ -112,6 +113,16 @@ def summary_tables(summary: pd.DataFrame, metrics: Sequence[str] | None = None) 
     return tables
 
 
+def flag_lines(flags: dict[str, list[MetricFlag]]) -> list[str]:
+    """The "Metrics that are not findings on this run" section: one bullet per flag (none when no flag)."""
+    bullets = [
+        f"- `{escape_cell(flag.metric)}`: {escape_cell(flag.message)}" for found in flags.values() for flag in found
+    ]
+    if not bullets:
+        return []
+    return ["## Metrics that are not findings on this run", "", *bullets, ""]
+
+
 def render_markdown(
     summary: pd.DataFrame,
     *,
@@ -120,6 +131,7 @@ def render_markdown(
     title: str = "accbench report",
     confidence: float = CONFIDENCE,
     max_failures: int = 20,
+    flags: dict[str, list[MetricFlag]] | None = None,
 ) -> str:
     """The Markdown report of a run.
 
@@ -139,6 +151,8 @@ def render_markdown(
         The intervals' coverage, for the explanatory line.
     max_failures : int
         Failures listed (the count is always given).
+    flags : dict, optional
+        Honesty flags per metric (:func:`accbench.reports.honesty.metric_flags`), listed before the tables.
     """
     manifest = manifest or {}
     lines = [f"# {escape_cell(title)}", ""]
@@ -158,6 +172,7 @@ def render_markdown(
         "`real-time: no` marks configs that are not real-time feasible under the run's delays.",
         "",
     ]
+    lines += flag_lines(flags or {})
     for table_title, table in summary_tables(summary):
         if table_title:
             lines += [f"## {escape_cell(table_title)}", ""]

@@ -2,11 +2,13 @@
 
 Clips are read from a run folder (``audio/inputs/<song>.flac``, ``audio/<model>/<config_id>/<song>.flac``; old
 runs' ``.wav`` files too), cut to a few seconds, mixed to mono, resampled to :data:`CLIP_RATE` Hz and encoded as
-16-bit WAV data URIs (every browser plays them), so the report is one file. When
-the embedded audio would exceed a size budget, later clips are linked by relative path instead (they
-still play offline when ``report.html`` sits in the run folder). Missing files are tolerated: the clip
-says so; an output the sweep found all-zero (a ``<song>.silent`` marker, no audio file) says "silent". With
-``write_audio = "examples"`` only some songs have audio: :func:`choose_songs` prefers those.
+MP3 data URIs (libsndfile's LAME encoder: deterministic bytes, about 17 KB per 10 s, a twentieth of 16-bit WAV;
+every current browser plays them), so the report is one file. When the embedded audio would exceed a size
+budget, later clips are linked by relative path instead, without being read (they still play offline when
+``report.html`` sits in the run folder); a mix past the budget is left to the "play input + output" button.
+Missing files are tolerated: the clip says so; an output the sweep found all-zero (a ``<song>.silent`` marker,
+no audio file) says "silent". With ``write_audio = "examples"`` only some songs have audio:
+:func:`choose_songs` prefers those.
 
 - :func:`choose_songs`: which songs get players.
 - :func:`collect_clips`: the :class:`SongClips` of a run.
@@ -28,7 +30,7 @@ import soundfile
 from accbench.audio import load_audio, resample
 from accbench.errors import DataError
 
-__all__ = ["CLIP_RATE", "Clip", "SongClips", "audio_file", "choose_songs", "collect_clips", "wav_data_uri"]
+__all__ = ["CLIP_RATE", "Clip", "SongClips", "audio_data_uri", "audio_file", "choose_songs", "collect_clips"]
 
 #: Sample rate (Hz) of the embedded clips: enough to judge timing and harmony, a third of 48 kHz's bytes.
 CLIP_RATE = 16000
@@ -52,14 +54,21 @@ class SongClips:
     outputs: list[tuple[str, str, Clip, Clip]] = field(default_factory=list)
 
 
-def wav_data_uri(audio: np.ndarray, sample_rate: int) -> str:
-    """``audio`` (``(channels, n)`` or ``(n,)``) as a mono 16-bit WAV ``data:`` URI."""
+def audio_data_uri(audio: np.ndarray, sample_rate: int) -> str:
+    """``audio`` (``(channels, n)`` or ``(n,)``) as a mono MP3 ``data:`` URI (16-bit FLAC where the installed
+    libsndfile cannot write MP3; both encoders give the same bytes for the same samples)."""
     mono = np.asarray(audio, dtype=np.float32)
     if mono.ndim == 2:
         mono = mono.mean(axis=0)
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(mono, -1.0, 1.0), int(sample_rate), format="WAV", subtype="PCM_16")
-    return "data:audio/wav;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    mono = np.clip(mono, -1.0, 1.0)
+    if "MP3" in soundfile.available_formats():
+        soundfile.write(buffer, mono, int(sample_rate), format="MP3", subtype="MPEG_LAYER_III")
+        kind = "mpeg"
+    else:
+        soundfile.write(buffer, mono, int(sample_rate), format="FLAC", subtype="PCM_16")
+        kind = "flac"
+    return f"data:audio/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def audio_file(folder: Path, song: str) -> Path | None:
@@ -133,23 +142,27 @@ def collect_clips(
         return []
     used = 0
 
-    def clip(path: Path, audio: np.ndarray | None = None, sample_rate: int = 0) -> Clip:
+    def clip(path: Path, audio: np.ndarray | None = None, sample_rate: int = 0) -> tuple[Clip, object]:
+        """The player of ``path`` (or of ``audio``, a mix) and the audio it read (``None`` when not read)."""
         nonlocal used
+        if audio is None and not path.is_file():
+            return Clip(note="silent" if path.with_suffix(".silent").is_file() else "no audio file"), None
+        if used >= budget_bytes:
+            if path.is_file():
+                return Clip(src=_relative(run_dir, path), note="linked (over the embedding budget)"), None
+            return Clip(note="over the embedding budget: use 'play input + output'"), None
+        loaded = None
         if audio is None:
-            if not path.is_file():
-                return Clip(note="silent" if path.with_suffix(".silent").is_file() else "no audio file")
             loaded = _read(path, seconds)
             if loaded is None:
-                return Clip(note="unreadable audio file")
+                return Clip(note="unreadable audio file"), None
             audio, sample_rate = loaded
-        audio, sample_rate = _for_clip(audio, sample_rate)
-        approx = int(audio.shape[-1] * 2 * 4 / 3) + 100
-        if used + approx > budget_bytes:
-            if path.is_file():
-                return Clip(src=_relative(run_dir, path), note="linked (over the embedding budget)")
-            return Clip(note="over the embedding budget")
-        used += approx
-        return Clip(src=wav_data_uri(audio, sample_rate), embedded=True)
+        uri = audio_data_uri(*_for_clip(audio, sample_rate))
+        if used + len(uri) > budget_bytes and path.is_file():
+            used = budget_bytes
+            return Clip(src=_relative(run_dir, path), note="linked (over the embedding budget)"), loaded
+        used += len(uri)
+        return Clip(src=uri, embedded=True), loaded
 
     keys = (
         results[["model", "model_version", "config_id"]]
@@ -162,7 +175,7 @@ def collect_clips(
     for song in choose_songs(results, songs, with_audio=kept):
         input_path = audio_file(inputs, song) or inputs / f"{song}.flac"
         loaded_input = _read(input_path, seconds) if input_path.is_file() else None
-        entry = SongClips(song=song, input=clip(input_path))
+        entry = SongClips(song=song, input=clip(input_path, *(loaded_input or ()))[0])
         for model, version, config_id in keys.itertuples(index=False):
             rows = results[
                 (results["model"] == model) & (results["config_id"] == config_id) & (results["song"] == song)
@@ -172,13 +185,13 @@ def collect_clips(
             label = (labels or {}).get((model, version), model)
             folder = audio_dir / model / config_id
             output_path = audio_file(folder, song) or folder / f"{song}.flac"
-            output = clip(output_path)
+            output, loaded_output = clip(output_path)
             mix = Clip(note="needs input and output audio")
             if loaded_input is not None and output.src:
-                loaded_output = _read(output_path, seconds)
                 if loaded_output is not None:
-                    mixed, rate = _mix(loaded_input, loaded_output)
-                    mix = clip(Path("/nonexistent"), mixed, rate)
+                    mix = clip(Path("/nonexistent"), *_mix(loaded_input, loaded_output))[0]
+                else:
+                    mix = Clip(note="over the embedding budget: use 'play input + output'")
             entry.outputs.append((label, config_id, output, mix))
         chosen.append(entry)
     return chosen

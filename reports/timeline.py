@@ -26,7 +26,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from accbench.errors import DataError
-from accbench.reports.plots import save_figure
+from accbench.reports.plot_style import save_figure
 from accbench.simulators import EVENT_COLUMNS
 
 __all__ = ["EVENT_COLUMNS", "plot_timeline", "save_timeline"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,10 @@ from test_report_support import HOP, SAMPLE_RATE, make_events, make_results, reg
 from accbench import ModelInfo
 from accbench.errors import DataError
 from accbench.reports.aggregate import aggregate
+from accbench.reports.figures import make_plots, plan_figures
+from accbench.reports.plot_style import REPORT_STYLE
 from accbench.reports.plots import (
     frontier_table,
-    make_plots,
     plot_frontier,
     plot_heatmap,
     plot_metric_vs_chunk,
@@ -31,6 +33,7 @@ GRIDS = {
     "NxM": ((-4, -2, 0, 2), (2, 5)),
 }
 METRICS = ["beat.f_measure", "timing.miss_rate"]
+LOW_DPI = dataclasses.replace(REPORT_STYLE, dpi=40)
 
 
 @pytest.fixture(autouse=True)
@@ -52,17 +55,21 @@ def test_plots_for_every_grid_shape_with_nan_metric(tmp_path: Path, grid: str) -
         models=("mymodel",),
         nan_metrics=("harmony.majmin",),
     )
+    table.loc[table["model"] == "mymodel", "inference_time_ms"] = 30.0  # inference times differ: a timing figure
     summary = aggregate(table, [*METRICS, "harmony.majmin"], n_boot=200)
-    formats = ("png", "svg") if grid == "NxM" else ("png",)
-    plots = make_plots(summary, tmp_path, formats=formats, dpi=40, frontier_metrics=["harmony.majmin"])
+    formats = ("png", "svg", "pdf") if grid == "NxM" else ("png",)
+    specs = plan_figures(summary, [*METRICS, "harmony.majmin"])
+    plots = make_plots(summary, tmp_path, specs, formats=formats, style=LOW_DPI)
     kinds = {p.kind for p in plots}
     assert kinds == {"vs_visibility", "vs_chunk", "heatmap", "frontier", "timing"}
-    assert any(p.metric == "harmony.majmin" for p in plots)  # an all-NaN metric still gets (empty) plots
+    assert [p.spec.section for p in plots][:3] == ["primary"] * 3 and plots[0].kind == "frontier"
+    assert not any(p.metric == "harmony.majmin" for p in plots)  # an all-NaN metric has nothing to draw
     for plot in plots:
         assert [p.suffix for p in plot.paths] == [f".{f}" for f in formats]
         _png_ok(plot.paths[0])
         if grid == "NxM":
             assert plot.paths[1].read_text().lstrip().startswith("<?xml")
+            assert plot.paths[2].read_bytes()[:5] == b"%PDF-"
 
 
 def test_single_song_gives_point_intervals_and_plots(tmp_path: Path) -> None:
@@ -70,8 +77,8 @@ def test_single_song_gives_point_intervals_and_plots(tmp_path: Path) -> None:
     summary = aggregate(table, ["beat.f_measure"], n_boot=200)
     assert (summary["ci_low"] == summary["mean"]).all() and (summary["ci_high"] == summary["mean"]).all()
     assert (summary["n_songs"] == 1).all()
-    plots = make_plots(summary, tmp_path, dpi=40)
-    assert [p.kind for p in plots] == ["vs_visibility", "vs_chunk", "heatmap", "frontier"]
+    plots = make_plots(summary, tmp_path, plan_figures(summary, ["beat.f_measure"]), style=LOW_DPI)
+    assert [p.kind for p in plots] == ["frontier", "vs_visibility", "vs_chunk", "heatmap"]
     for plot in plots:
         _png_ok(plot.paths[0])
 
@@ -85,7 +92,8 @@ def test_figures_say_what_they_show() -> None:
     assert [a.get_title() for a in visible] == ["follower", "mymodel"]  # baselines are lines, not panels
     assert all(a.get_xlabel() == "future visibility t_f [ms]" for a in visible)
     legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert "k = 40 ms" in legend and "silence (baseline)" in legend and "not real-time feasible" in legend
+    assert "k = 40 ms" in legend and "silence (baseline)" in legend
+    assert "live, misses deadlines (past the bound)" in legend
     assert any("oracle" in t and "non-causal" in t for t in legend)
     assert "lower is better" in plot_metric_vs_chunk(summary, "timing.miss_rate").get_suptitle()
     heat = plot_heatmap(summary, "beat.f_measure")
@@ -276,7 +284,7 @@ def test_live_and_offline_regimes_are_separate_lines_with_the_bound() -> None:
         bounds = [line for line in axis.lines if line.get_gid() == "bound"]
         assert len(bounds) == 1 and np.allclose(bounds[0].get_xdata(), -40.0)
     legend = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert "offline (t_f > bound, on_miss=ignore)" in legend and "feasibility bound" in legend
+    assert "offline (on_miss=ignore)" in legend and "feasibility bound" in legend
 
 
 def test_visibility_panels_share_one_y_axis() -> None:
@@ -290,7 +298,7 @@ def test_visibility_panels_share_one_y_axis() -> None:
 
 
 def test_baselines_are_drawn_per_chunk_not_averaged_over_it() -> None:
-    from accbench.reports.plots import OKABE_ITO
+    from accbench.reports.plot_style import OKABE_ITO
 
     summary = _auto_policy_summary()
     figure = plot_metric_vs_visibility(summary, "beat.f_measure")
@@ -298,11 +306,13 @@ def test_baselines_are_drawn_per_chunk_not_averaged_over_it() -> None:
     for axis in [a for a in figure.axes if a.get_visible()]:
         for chunk_ms, color in ((40.0, OKABE_ITO[0]), (100.0, OKABE_ITO[1])):
             line = next(line for line in axis.lines if line.get_gid() == f"baseline:silence:{chunk_ms:g}:live")
-            expected = rows[(rows["chunk_ms"] == chunk_ms) & (rows["on_miss"] != "ignore")]
+            live = (rows["on_miss"] != "ignore") & rows["feasible"].astype(bool)  # past the bound: its own segment
+            expected = rows[(rows["chunk_ms"] == chunk_ms) & live]
             expected = expected.sort_values("future_visibility_ms")["mean"].to_numpy()
             assert np.allclose(line.get_ydata(), expected)  # the k's own values, not a mean over k
             assert line.get_color() == color
-        assert len([line for line in axis.lines if str(line.get_gid()).startswith("baseline:oracle:")]) == 4
+        # per k: the live, the missed (past the bound) and the offline segment, never joined
+        assert len([line for line in axis.lines if str(line.get_gid()).startswith("baseline:oracle:")]) == 6
     only = plot_metric_vs_visibility(
         aggregate(make_results(models=(), songs=("a",)), ["beat.f_measure"], n_boot=20), "beat.f_measure"
     )

@@ -116,14 +116,22 @@ def test_build_report_writes_every_file_and_escapes_user_strings(tmp_path: Path)
     summary = pd.read_csv(files.summary_csv)
     assert set(summary["metric"]) == {"beat.f_measure", "timing.miss_rate"}
     assert {"mean", "ci_low", "ci_high", "direction", "unit", "n_songs"} <= set(summary.columns)
-    assert len(files.plots) == 2 * 3 + 1 + 1 and all(p.is_file() for p in files.plots)
+    names = sorted(p.name for p in files.plots)
+    assert names == [
+        "beat.f_measure__heatmap.png",  # the headline metric: frontier, vs t_f, vs k lead; its heatmap is in "all"
+        "beat.f_measure__vs_chunk.png",
+        "beat.f_measure__vs_visibility.png",
+        "frontier__beat.f_measure.png",
+        "timing.miss_rate__vs_visibility.png",  # a timing metric: in "all metrics"
+        "timing_vs_inference.png",  # the models' inference times differ
+    ]
     page = files.html.read_text()
     assert "<script>alert" not in page and "<img src=x" not in page and "<b>s2" not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&quot;model" in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page and "&lt;b&gt;s2&lt;/b&gt;" in page
     assert page.count("data:image/png;base64,") == len(files.plots)
     assert page.count("<audio") == 2 * (1 + 2 * 8)  # per song: input, then output and mix per model x config
-    assert "data:audio/wav;base64," in page
+    assert "data:audio/mpeg;base64," in page  # compressed clips
     assert re.search(r"https?://", page) is None  # nothing is fetched from the network
     markdown = files.markdown.read_text()
     assert "beat.f_measure ↑" in markdown and "timing.miss_rate ↓" in markdown
@@ -165,6 +173,7 @@ def test_report_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert args.handler(args) == 0
     assert "wrote" in capsys.readouterr().out
     assert (tmp_path / "r" / "plots" / "beat.f_measure__heatmap.svg").is_file()
+    assert (tmp_path / "r" / "plots" / "frontier__beat.f_measure.svg").is_file()
     assert (tmp_path / "r" / "report.html").is_file() and not (folder / "report.html").exists()
 
 
@@ -214,6 +223,9 @@ def test_report_opens_in_headless_chromium_without_console_errors(tmp_path: Path
     dom = dumped.stdout
     assert 'data-ready="1"' in dom  # the inline script ran to its end
     assert dom.count("<img") == len(files.plots)
+    primary = re.findall(r'data-kind="(\w+)" data-section="primary"', dom)
+    assert primary == ["frontier", "vs_visibility", "vs_chunk"]  # the headline figures lead, frontier first
+    assert dom.index('id="primary-figures"') < dom.index('id="all-metrics"') < dom.index('id="summary-table"')
     assert '<table id="summary-table" class="sortable">' in dom and 'id="failures-table"' in dom
     assert "<script>alert" not in dom
 
