@@ -177,7 +177,9 @@ def figure_bytes(figure: Figure, fmt: str, *, dpi: int | None = None) -> bytes:
         return png_bytes(figure, dpi=dpi)
     buffer = io.BytesIO()
     metadata = {"CreationDate": None} if fmt == "pdf" else {"Date": None}
-    figure.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
+    # A fixed salt gives fixed SVG element ids (read when the file is written, not when the figure is drawn).
+    with matplotlib.rc_context({"svg.hashsalt": "accbench"}):
+        figure.savefig(buffer, format=fmt, dpi=dpi, metadata=metadata)
     return buffer.getvalue()
 
 
