@@ -22,8 +22,9 @@ from accbench.reports.honesty import metric_flags
 from accbench.reports.html import render_html
 from accbench.reports.load import dataset_name, load_run, model_labels, select_metrics
 from accbench.reports.markdown import render_markdown
-from accbench.reports.players import collect_clips
+from accbench.reports.players import SongClips, collect_clips
 from accbench.reports.plot_style import FORMATS, REPORT_STYLE
+from accbench.results import Run
 
 __all__ = ["PLOTTED_METRICS", "ReportFiles", "ReportOptions", "build_report", "plot_metric_choice"]
 
@@ -120,6 +121,26 @@ class ReportFiles:
     seconds: float
 
 
+def _report_clips(run: Run, out: Path, options: ReportOptions) -> list[SongClips]:
+    """The audio players of the report (none when ``options.audio_songs`` is 0), linked relative to ``out``."""
+    if not options.audio_songs:
+        return []
+    clips = collect_clips(
+        run.path,
+        run.results,
+        songs=options.audio_songs,
+        seconds=options.audio_seconds,
+        budget_bytes=int(options.audio_budget_mb * 1e6),
+        labels=model_labels(run.results),
+    )
+    if out.resolve() != run.path.resolve():
+        for song in clips:
+            for clip in [song.input, *(c for _, _, o, m in song.outputs for c in (o, m))]:
+                if clip.src and not clip.embedded:
+                    clip.src = os.path.relpath(run.path / clip.src, out).replace(os.sep, "/")
+    return clips
+
+
 def build_report(
     run_dir: str | os.PathLike,
     out_dir: str | os.PathLike | None = None,
@@ -157,29 +178,29 @@ def build_report(
     summary_csv = out / "summary.csv"
     atomic_write_text(summary_csv, summary.to_csv(index=False))
     flags = metric_flags(summary, metrics)
+    clips: list[SongClips] = []
+
+    def gather_clips() -> None:  # runs while the figures are drawn in worker processes
+        clips.extend(_report_clips(run, out, options))
+
     plots = []
     if options.plots and not summary.empty:
         plotted = plot_metric_choice(metrics, options.plot_metrics)
         specs = plan_figures(summary, plotted, flags=flags)
         style = dataclasses.replace(REPORT_STYLE, dpi=options.dpi)
         workers = max(1, min(options.workers, os.cpu_count() or 1))
-        plots = make_plots(summary, out / "plots", specs, formats=options.formats, style=style, workers=workers)
-        remove_stale_plots(out / "plots", plots)
-    clips = []
-    if options.audio_songs:
-        clips = collect_clips(
-            run.path,
-            run.results,
-            songs=options.audio_songs,
-            seconds=options.audio_seconds,
-            budget_bytes=int(options.audio_budget_mb * 1e6),
-            labels=model_labels(run.results),
+        plots = make_plots(
+            summary,
+            out / "plots",
+            specs,
+            formats=options.formats,
+            style=style,
+            workers=workers,
+            while_drawing=gather_clips,
         )
-        if out.resolve() != run.path.resolve():
-            for song in clips:
-                for clip in [song.input, *(c for _, _, o, m in song.outputs for c in (o, m))]:
-                    if clip.src and not clip.embedded:
-                        clip.src = os.path.relpath(run.path / clip.src, out).replace(os.sep, "/")
+        remove_stale_plots(out / "plots", plots)
+    else:
+        gather_clips()
     markdown = render_markdown(
         summary,
         manifest=run.manifest,

@@ -20,7 +20,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -276,20 +276,26 @@ def _render_in_worker(spec: FigureSpec) -> dict[str, bytes]:
     return _render(summary, spec, style, models, formats)
 
 
-def _render_all(summary, specs, style, models, formats, workers: int) -> list[dict[str, bytes]]:
-    """Every spec's bytes, in order; in ``workers`` forked processes when there are enough figures.
+def _render_all(summary, specs, style, models, formats, workers: int, while_drawing) -> list[dict[str, bytes]]:
+    """Every spec's bytes, in order; in ``workers`` forked processes when there are enough figures, while
+    this process runs ``while_drawing()``.
 
     Rendering is deterministic, so the bytes do not depend on ``workers``. Where ``fork`` is not available
     (macOS, Windows) figures are drawn in this process.
     """
     global _JOB
     if workers < 2 or len(specs) < 4 or "fork" not in multiprocessing.get_all_start_methods():
+        if while_drawing is not None:
+            while_drawing()
         return [_render(summary, spec, style, models, formats) for spec in specs]
     _JOB = (summary, style, models, tuple(formats))
     try:
         context = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return list(pool.map(_render_in_worker, specs))
+            futures = [pool.submit(_render_in_worker, spec) for spec in specs]  # the workers fork here
+            if while_drawing is not None:
+                while_drawing()
+            return [future.result() for future in futures]
     finally:
         _JOB = None
 
@@ -303,6 +309,7 @@ def make_plots(
     style: FigureStyle = REPORT_STYLE,
     models: Sequence[str] | None = None,
     workers: int = 1,
+    while_drawing: Callable[[], object] | None = None,
 ) -> list[PlotFile]:
     """Draw ``specs`` and write each under ``out_dir`` as ``<name>.<format>``.
 
@@ -321,6 +328,8 @@ def make_plots(
         Model labels that get panels (default all).
     workers : int
         Processes that draw (the bytes are the same for any number).
+    while_drawing : callable, optional
+        Work for this process while the workers draw (the report collects its audio clips meanwhile).
 
     Returns
     -------
@@ -332,7 +341,9 @@ def make_plots(
         raise ValueError(f"figure format(s) {', '.join(unknown)} not supported; choose from {', '.join(FORMATS)}")
     out_dir = Path(out_dir)
     plots = []
-    for spec, rendered in zip(specs, _render_all(summary, specs, style, models, formats, workers), strict=True):
+    for spec, rendered in zip(
+        specs, _render_all(summary, specs, style, models, formats, workers, while_drawing), strict=True
+    ):
         plot = PlotFile(spec=spec, png=rendered["embed"])
         for fmt in formats:
             path = out_dir / f"{spec.name}.{fmt}"
