@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_patterns(
         parser,
         "--plot-metric",
-        "metrics that get plots (repeatable; default: the primary beat/harmony/embedding/timing ones; '*': all)",
+        "metrics that get figures (repeatable; default: the main beat, harmony, embedding, reaction and timing ones, "
+        "the first two clean coherence metrics leading; '*': all)",
     )
     parser.add_argument(
         "--format",
