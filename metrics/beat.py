@@ -17,6 +17,14 @@ Metrics
 - ``amlt``: any metrical level, total: also accepts off-beat, double and half tempo.
 - ``onset_offset_ms``: median absolute distance from output onsets to the nearest reference beat, counting
   onsets within a quarter of the local beat period of a beat (:func:`onset_offset`).
+- ``paper_alignment_*`` (``f_measure``, ``cemgil``, ``cmlc``, ``cmlt``, ``amlc``, ``amlt``): the seed paper's
+  beat alignment, madmom's ``BeatEvaluation`` of the input's beats against the output's beats (each stem
+  tracked alone), and ``paper_alignment_gt_*`` the same against the reference accompaniment's beats (the
+  paper's "GT" row); see :mod:`accbench.metrics.paper_beat`. The paper's number needs the paper's tracker:
+  ``score(..., beat_tracker="beat-this")`` with the ``final0`` checkpoint.
+
+The group also records which tracker made the beats (``beat.tracker``) and, for Beat This, the SHA-256 of its
+checkpoint (``beat.tracker_sha256``) as non-numeric facts of the results row.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import TYPE_CHECKING
 import mir_eval
 import numpy as np
 
+from accbench.metrics import paper_beat
 from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
 
 if TYPE_CHECKING:
@@ -66,9 +75,41 @@ register(
         "higher",
         "",
         (0.0, 1.0),
-        "F-measure of output beats vs the input's own beats (seed paper's variant)",
+        "F-measure of output beats vs the input's own beats (mir_eval; the paper's: paper_alignment_*)",
     ),
     MetricSpec("beat.input_amlt", "higher", "", (0.0, 1.0), "AMLt of output beats vs the input's own beats"),
+)
+
+_PAPER_TITLES = {
+    "f_measure": "F-measure (+-70 ms)",
+    "cemgil": "Cemgil accuracy (40 ms)",
+    "cmlc": "CMLc",
+    "cmlt": "CMLt",
+    "amlc": "AMLc",
+    "amlt": "AMLt",
+}
+register(
+    *(
+        MetricSpec(
+            f"beat.paper_alignment_{name}",
+            "higher",
+            "",
+            (0.0, 1.0),
+            f"Seed paper's beat alignment, {title}: madmom BeatEvaluation(input beats, output beats)",
+        )
+        for name, title in _PAPER_TITLES.items()
+    ),
+    *(
+        MetricSpec(
+            f"beat.paper_alignment_gt_{name}",
+            "higher",
+            "",
+            (0.0, 1.0),
+            f"The paper's GT row, {title}: madmom BeatEvaluation(input beats, reference accompaniment beats)",
+            True,
+        )
+        for name, title in _PAPER_TITLES.items()
+    ),
 )
 
 
@@ -200,6 +241,22 @@ def evaluate(
 _VS_REFERENCE = tuple(f"beat.{name}" for name in ("f_measure", "cemgil", "p_score", "cmlt", "amlt", "onset_offset_ms"))
 _MIX = ("beat.mix_f_measure", "beat.mix_amlt")
 _VS_INPUT = ("beat.input_f_measure", "beat.input_amlt")
+_PAPER = tuple(f"beat.paper_alignment_{name}" for name in paper_beat.METRICS)
+_PAPER_GT = tuple(f"beat.paper_alignment_gt_{name}" for name in paper_beat.METRICS)
+_PAPER_DROPPED = "the stem has one beat: madmom's BeatEvaluation raises and the paper drops the example"
+
+
+def _paper_rows(song: SongAnalyses, wanted: frozenset[str], found: GroupScores) -> None:
+    """The paper's beat alignment of the output and of the reference stem with the input (each tracked alone)."""
+    stems = {"": (_PAPER, song.output), "gt_": (_PAPER_GT, song.reference)}
+    for prefix, (names, stem) in stems.items():
+        if not wanted & set(names):
+            continue
+        if stem is None:
+            found.skip(names, "no reference audio (the paper's GT row tracks the reference accompaniment alone)")
+            continue
+        for name, value in paper_beat.evaluate(song.input.beats(), stem.beats()).items():
+            found.put(f"beat.paper_alignment_{prefix}{name}", value, _PAPER_DROPPED)
 
 
 def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
@@ -223,17 +280,22 @@ def _score_group(song: SongAnalyses, wanted: frozenset[str]) -> GroupScores:
             own = evaluate(input_beats, song.output.beats())
             found.put("beat.input_f_measure", own["f_measure"])
             found.put("beat.input_amlt", own["amlt"])
+    _paper_rows(song, wanted, found)
+    found.info["beat.tracker"] = song.backends["beat_tracker"]
+    found.info["beat.tracker_sha256"] = song.backends.get("beat_this_sha256", "")
     return found
 
 
 GROUP = MetricGroup(
     name="beat",
-    metrics=(*_VS_REFERENCE, *_MIX, *_VS_INPUT),
+    metrics=(*_VS_REFERENCE, *_MIX, *_PAPER, *_PAPER_GT, *_VS_INPUT),
     needs={
-        "output": (*_VS_REFERENCE, *_MIX, *_VS_INPUT),
+        "output": (*_VS_REFERENCE, *_MIX, *_PAPER, *_VS_INPUT),
         "reference_beats": (*_VS_REFERENCE, *_MIX),
-        "input": (*_MIX, *_VS_INPUT),
+        "input": (*_MIX, *_PAPER, *_PAPER_GT, *_VS_INPUT),
+        "reference_audio": _PAPER_GT,
     },
     evaluate=_score_group,
 )
-"""The beat group: reference-beat metrics, output-mix metrics and the seed paper's input-beat variant."""
+"""The beat group: reference-beat metrics, output-mix metrics, the seed paper's beat alignment (output and GT
+rows) and the input-beat variant."""
