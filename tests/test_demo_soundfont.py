@@ -1,55 +1,24 @@
-"""Optional SoundFont rendering: the MIDI writer, and the FluidSynth call (with a stand-in program)."""
+"""SoundFont rendering with the real FluidSynth: the MIDI writer (mido), the chorale demo's soundfont= path."""
 
 from __future__ import annotations
 
-import json
-import stat
-import struct
-import sys
+import os
+import shutil
 from pathlib import Path
 
+import mido
 import numpy as np
 import pytest
 
 from accbench.datasets import load_dataset
-from accbench.datasets.soundfont import find_fluidsynth, render_soundfont, write_midi
+from accbench.datasets.soundfont import SOUNDFONT_PATHS, find_fluidsynth, find_soundfont, render_soundfont, write_midi
 from accbench.errors import DataError
 
-
-def read_midi(path: Path) -> tuple[int, list[list[tuple[int, int, int, int]]]]:
-    """Minimal reader for the files write_midi makes: (ppq, per track [(tick, status, data1, data2)])."""
-    data = path.read_bytes()
-    assert data[:4] == b"MThd"
-    _, fmt, n_tracks, ppq = struct.unpack(">IHHH", data[4:14])
-    assert fmt == 1
-    position, tracks = 14, []
-    for _ in range(n_tracks):
-        assert data[position : position + 4] == b"MTrk"
-        (length,) = struct.unpack(">I", data[position + 4 : position + 8])
-        body, position = data[position + 8 : position + 8 + length], position + 8 + length
-        index, tick, events = 0, 0, []
-        while index < len(body):
-            delta = 0
-            while True:
-                byte = body[index]
-                index += 1
-                delta = (delta << 7) | (byte & 0x7F)
-                if byte < 0x80:
-                    break
-            tick += delta
-            status = body[index]
-            if status == 0xFF:
-                size = body[index + 2]
-                events.append((tick, 0xFF, body[index + 1], size))
-                index += 3 + size
-            elif status & 0xF0 == 0xC0:
-                events.append((tick, status, body[index + 1], 0))
-                index += 2
-            else:
-                events.append((tick, status, body[index + 1], body[index + 2]))
-                index += 3
-        tracks.append(events)
-    return ppq, tracks
+FONT = next((Path(p) for p in SOUNDFONT_PATHS if Path(p).is_file()), None)
+needs_renderer = pytest.mark.skipif(
+    (FONT is None or shutil.which("fluidsynth") is None) and not os.environ.get("CI"),
+    reason="needs fluidsynth and fluid-soundfont-gm (CI installs both)",
+)
 
 
 def test_write_midi_round_trip(tmp_path):
@@ -57,23 +26,33 @@ def test_write_midi_round_trip(tmp_path):
     soprano = np.array([[0.0, 0.5, 72], [0.5, 0.25, 74], [0.75, 0.25, 76]])
     bass = np.array([[0.0, 1.0, 48]])
     write_midi(path, [(68, soprano), (70, bass)])
-    ppq, tracks = read_midi(path)
-    assert ppq == 960 and len(tracks) == 3
-    assert (0, 0xFF, 0x51, 3) in tracks[0]  # tempo: 120 quarters per minute -> 1920 ticks per second
-    programs = [(e[1], e[2]) for e in tracks[1] + tracks[2] if e[1] & 0xF0 == 0xC0]
-    assert programs == [(0xC0, 68), (0xC1, 70)]
-    ons = [(tick, note) for tick, status, note, velocity in tracks[1] if status & 0xF0 == 0x90]
-    offs = [(tick, note) for tick, status, note, _ in tracks[1] if status & 0xF0 == 0x80]
-    assert ons == [(0, 72), (960, 74), (1440, 76)]
-    assert offs == [(960, 72), (1440, 74), (1920, 76)]
+    midi = mido.MidiFile(path)
+    assert midi.type == 1 and midi.ticks_per_beat == 960 and len(midi.tracks) == 3
+    tempos = [m.tempo for m in midi.tracks[0] if m.type == "set_tempo"]
+    assert tempos == [500_000]  # 120 quarters per minute -> 1920 ticks per second
+
+    def absolute(track):
+        tick, out = 0, []
+        for message in track:
+            tick += message.time
+            out.append((tick, message))
+        return out
+
+    programs = [(m.channel, m.program) for t in midi.tracks[1:] for _, m in absolute(t) if m.type == "program_change"]
+    assert programs == [(0, 68), (1, 70)]
+    events = absolute(midi.tracks[1])
+    assert [(t, m.note) for t, m in events if m.type == "note_on"] == [(0, 72), (960, 74), (1440, 76)]
+    assert [(t, m.note) for t, m in events if m.type == "note_off"] == [(960, 72), (1440, 74), (1920, 76)]
     # At a shared tick the note-off comes before the next note-on, so repeated pitches re-strike.
-    kinds = [status & 0xF0 for tick, status, _, _ in tracks[1] if tick == 960]
-    assert kinds == [0x80, 0x90]
+    assert [m.type for t, m in events if t == 960] == ["note_off", "note_on"]
+    # Seconds survive the round trip through mido's tempo map.
+    onsets = [time for time, m in zip(np.cumsum([m.time for m in midi]), midi, strict=True) if m.type == "note_on"]
+    assert np.allclose(sorted(onsets), [0.0, 0.0, 0.5, 0.75])
     with pytest.raises(ValueError, match="pitch"):
         write_midi(path, [(0, np.array([[0.0, 1.0, 200]]))])
 
 
-def test_missing_fluidsynth_is_a_clear_error(monkeypatch, tmp_path):
+def test_missing_fluidsynth_or_soundfont_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.delenv("ACCBENCH_FLUIDSYNTH", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(DataError, match="needs the 'fluidsynth' program"):
@@ -82,71 +61,45 @@ def test_missing_fluidsynth_is_a_clear_error(monkeypatch, tmp_path):
     font.write_bytes(b"sf2")
     with pytest.raises(DataError, match="fluidsynth"):
         load_dataset("demo", songs=1, soundfont=font, cache=tmp_path / "cache")
+    monkeypatch.setenv("ACCBENCH_SOUNDFONT", str(tmp_path / "missing.sf2"))
+    with pytest.raises(DataError, match="SoundFont not found"):
+        find_soundfont()
 
 
-FAKE = """#!{python}
-# Stand-in for fluidsynth: logs its arguments, writes a stereo 0.5 s tone at the requested rate.
-import json, sys
-import numpy as np, soundfile
-args = sys.argv[1:]
-with open({log!r}, "a") as handle:
-    handle.write(json.dumps(args) + "\\n")
-if {fail}:
-    print("fluidsynth: error: bad soundfont", file=sys.stderr)
-    sys.exit(1)
-rate = int(args[args.index("-r") + 1])
-out = args[args.index("-F") + 1]
-assert open(args[-1], "rb").read(4) == b"MThd"
-t = np.arange(rate // 2) / rate
-tone = 0.2 * np.sin(2 * np.pi * 440 * t)
-soundfile.write(out, np.stack([tone, tone], axis=1), rate)
-"""
+@needs_renderer
+def test_render_soundfont_is_real_deterministic_and_on_time():
+    events = np.array([[0.1, 0.3, 69], [0.6, 0.3, 72]])
+    audio = render_soundfont(events, FONT, 16000, program=68, n_samples=16000)
+    again = render_soundfont(events, FONT, 16000, program=68, n_samples=16000)
+    assert audio.shape == (16000,) and audio.dtype == np.float32
+    assert audio.tobytes() == again.tobytes()
+    assert np.max(np.abs(audio[:1500])) < 1e-4  # silent before the first note at 0.1 s
+    assert np.max(np.abs(audio[1700:4000])) > 0.01
+    # The oboe plays A4 (440 Hz) first: the spectrum of the first note peaks on one of its harmonics.
+    spectrum = np.abs(np.fft.rfft(audio[2000:6000] * np.hanning(4000)))
+    harmonic = np.argmax(spectrum) * 16000 / 4000 / 440
+    assert round(harmonic) >= 1 and abs(harmonic - round(harmonic)) < 0.03
 
 
-def fake_fluidsynth(tmp_path: Path, monkeypatch, fail: bool = False) -> Path:
-    log = tmp_path / "calls.jsonl"
-    program = tmp_path / "fluidsynth"
-    program.write_text(FAKE.format(python=sys.executable, log=str(log), fail=fail))
-    program.chmod(program.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("ACCBENCH_FLUIDSYNTH", str(program))
-    return log
-
-
-def test_render_soundfont_runs_fluidsynth_and_returns_mono(tmp_path, monkeypatch):
-    log = fake_fluidsynth(tmp_path, monkeypatch)
-    font = tmp_path / "font.sf2"
-    font.write_bytes(b"not really a soundfont")
-    audio = render_soundfont(np.array([[0.0, 0.3, 69]]), font, 16000, program=68, n_samples=10000)
-    assert audio.shape == (10000,) and audio.dtype == np.float32
-    assert np.all(audio[8000:] == 0) and np.max(np.abs(audio[:8000])) > 0.1
-    args = json.loads(log.read_text().splitlines()[0])
-    assert args[0] == "-ni"
-    assert args[args.index("-r") + 1] == "16000" and args[-2] == str(font)
-
-
-def test_demo_with_a_soundfont_is_cached_separately(tmp_path, monkeypatch):
-    log = fake_fluidsynth(tmp_path, monkeypatch)
-    font = tmp_path / "font.sf2"
-    font.write_bytes(b"font one")
+@needs_renderer
+def test_demo_with_a_soundfont_is_cached_separately(tmp_path):
     cache = tmp_path / "cache"
-    sf_set = load_dataset("demo", songs=1, soundfont=font, cache=cache)
-    synth_set = load_dataset("demo", songs=1, cache=cache)
+    sf_set = load_dataset("demo", songs=1, soundfont=FONT, cache=cache, tempo=240)
+    synth_set = load_dataset("demo", songs=1, cache=cache, tempo=240)
     assert sf_set[0].input != synth_set[0].input
-    assert sf_set[0].metadata["renderer"] == "soundfont:font.sf2"
-    assert len(log.read_text().splitlines()) == 4  # one call per voice
+    assert sf_set[0].metadata["renderer"] == f"soundfont:{FONT.name}"
     loaded = sf_set[0].load()
     assert loaded.input.shape == loaded.reference.shape
-    load_dataset("demo", songs=1, soundfont=font, cache=cache)
-    assert len(log.read_text().splitlines()) == 4  # cached
-    font.write_bytes(b"font two")  # another SoundFont: other audio, other cache entry
-    other = load_dataset("demo", songs=1, soundfont=font, cache=cache)
-    assert other[0].input != sf_set[0].input and len(log.read_text().splitlines()) == 8
+    assert np.sqrt(np.mean(loaded.input**2)) > 0.05  # levelled to -18 dBFS RMS: real sound
+    written = sorted(p.stat().st_mtime_ns for p in cache.rglob("*.wav"))
+    load_dataset("demo", songs=1, soundfont=FONT, cache=cache, tempo=240)
+    assert sorted(p.stat().st_mtime_ns for p in cache.rglob("*.wav")) == written  # cached
 
 
-def test_fluidsynth_failure_names_the_soundfont(tmp_path, monkeypatch):
-    fake_fluidsynth(tmp_path, monkeypatch, fail=True)
+@needs_renderer
+def test_an_unreadable_soundfont_names_the_file(tmp_path):
     font = tmp_path / "broken.sf2"
-    font.write_bytes(b"x")
-    with pytest.raises(DataError, match="bad soundfont") as info:
+    font.write_bytes(b"not a soundfont")
+    with pytest.raises(DataError, match="SoundFont") as info:
         render_soundfont(np.array([[0.0, 0.3, 69]]), font, 16000)
     assert info.value.path == str(font)

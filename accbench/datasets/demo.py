@@ -51,7 +51,7 @@ from accbench.synth import TIMBRES, render_notes
 from .dataset import Candidate, Dataset, build_dataset
 from .manifest import write_manifest_csv
 from .song import Song
-from .soundfont import GM_PROGRAMS, render_soundfont
+from .soundfont import FLUIDSYNTH_OPTIONS, GM_PROGRAMS, fluidsynth_version, render_soundfont
 
 __all__ = [
     "DEFAULT_SAMPLE_RATE",
@@ -217,7 +217,12 @@ def _render_key(entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float, so
     if soundfont is None:
         renderer: Any = {voice: repr(TIMBRES[name]) for voice, name in sorted(VOICE_TIMBRES.items())}
     else:
-        renderer = {"soundfont_sha256": _file_sha256(soundfont), "programs": GM_PROGRAMS}
+        renderer = {
+            "soundfont_sha256": _file_sha256(soundfont),
+            "programs": GM_PROGRAMS,
+            "fluidsynth": fluidsynth_version(),
+            "fluidsynth_options": FLUIDSYNTH_OPTIONS,
+        }
     recipe = {
         "render_version": RENDER_VERSION,
         "sample_rate": int(sample_rate),
