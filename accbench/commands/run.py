@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -18,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", type=Path, help="sweep TOML file (default: the embedded demo sweep)")
     parser.add_argument("--out", type=Path, help="output folder (overrides the config's 'out')")
+    parser.add_argument(
+        "--dataset",
+        metavar="SPEC",
+        help="dataset spec, e.g. demo-band (overrides the config's [dataset] spec; its options stay)",
+    )
     parser.add_argument("--executor", choices=["local", "serial", "ray"], default="local")
     parser.add_argument("--workers", type=int, help="worker processes (local) or actors per model (ray)")
     parser.add_argument("--address", help="Ray cluster address, e.g. 'auto' (with --executor ray)")
@@ -32,11 +38,15 @@ def run(args: argparse.Namespace) -> int:
 
     Exit status: 0 all tasks succeeded, 1 some failed, 2 error.
     """
+    from accbench.config import load_sweep_config
     from accbench.executors import make_executor
     from accbench.runner import sweep
 
+    config = load_sweep_config(args.config)
+    if args.dataset:
+        config = dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, spec=args.dataset))
     result = sweep(
-        args.config,
+        config,
         out=args.out,
         executor=make_executor(args.executor, args.workers, args.address),
         cache_dir=args.cache_dir,
