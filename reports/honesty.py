@@ -131,15 +131,16 @@ def _silence_checks(metric: str, rows: pd.DataFrame) -> list[MetricFlag]:
 
 def _like_silence(metric: str, rows: pd.DataFrame) -> list[MetricFlag]:
     """Models (other than silence) with silence's value on every shared config."""
-    silence = _by_config(rows, "silence")
-    if silence.empty:
+    if "silence" not in set(rows["model"]):
         return []
+    means = rows.pivot_table(index="config_id", columns="model", values="mean", aggfunc="first", dropna=False)
+    silence = means["silence"].to_numpy(dtype=float)
     alike = []
-    for model in sorted(set(rows["model"]) - {"silence"}):
-        mine = _by_config(rows, model)
-        shared = mine.index.intersection(silence.index)
-        pairs = [np.array([mine.loc[c, "mean"], silence.loc[c, "mean"]], dtype=float) for c in shared]
-        if pairs and all(np.isfinite(pair).all() and _equal(pair) for pair in pairs):
+    for model in sorted(set(means.columns) - {"silence"}):
+        mine = means[model].to_numpy(dtype=float)
+        shared = ~(np.isnan(mine) & np.isnan(silence))  # configs where either ran
+        pairs = np.stack([mine[shared], silence[shared]], axis=1)
+        if len(pairs) and all(np.isfinite(pair).all() and _equal(pair) for pair in pairs):
             alike.append(model)
     if not alike:
         return []
