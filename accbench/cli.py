@@ -11,13 +11,26 @@ import sys
 from collections.abc import Iterator, Sequence
 
 from accbench import __version__
-from accbench.commands import data, doctor, gate, models, profile, report, run, score, simulate, train_reference
+from accbench.commands import (
+    data,
+    doctor,
+    gate,
+    listen,
+    models,
+    plot,
+    profile,
+    report,
+    run,
+    score,
+    simulate,
+    train_reference,
+)
 from accbench.commands.common import report_error
 from accbench.errors import AccbenchError
 
 _NEGATIVE = re.compile(r"^-\.?\d")
 
-COMMANDS = (simulate, run, score, data, report, gate, models, profile, train_reference, doctor)
+COMMANDS = (simulate, run, score, data, report, plot, gate, models, profile, train_reference, doctor, listen)
 
 
 def build_parser() -> argparse.ArgumentParser:
