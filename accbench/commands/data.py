@@ -3,6 +3,8 @@
 - ``accbench data demo [--songs N] [--tempo BPM|varied|score] [--sr HZ] [--split S] [--out DIR]`` renders
   the Bach chorale demo set (cached by content under ``$ACCBENCH_CACHE``) and, with ``--out``, writes it as a folder
   layout with ``manifest.csv``.
+- ``accbench data demo-band [--songs N] [--split S] [--sr HZ] [--bars N] [--soundfont SF2]`` renders the band set
+  (FluidSynth and a General MIDI SoundFont; cached by content under ``$ACCBENCH_CACHE``).
 - ``accbench data check SPEC [--check header|full] [--on-error skip|raise]`` lists the songs found and the
   songs skipped, with the reason, for any dataset spec (``demo``, ``manifest:PATH``, ``folder:PATH``,
   ``slakh:ROOT``, ``musdb:ROOT``, ``moisesdb:ROOT``).
@@ -71,6 +73,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--soundfont", default=None, help="render with this .sf2 through the fluidsynth program (optional)"
     )
 
+    band = add_command(
+        actions,
+        "demo-band",
+        _run_band,
+        help="render the demo-band set (drums, bass, keys, guitar + a lead) with FluidSynth",
+        description="Render the demo-band set (lead = input; drums, bass, keys, rhythm guitar = reference) with "
+        "FluidSynth and a General MIDI SoundFont, with exact beat, downbeat, meter and chord annotations and one "
+        "WAV per stem. Audio is cached under $ACCBENCH_CACHE (default ~/.cache/accbench).",
+    )
+    band.add_argument("--songs", type=positive_int, default=None, help="first N songs (default: all 240)")
+    band.add_argument("--split", choices=("train", "valid", "test"), default=None, help="only this split")
+    band.add_argument(
+        "--sr", type=positive_int, default=DEFAULT_SAMPLE_RATE, help=f"sample rate, Hz (default {DEFAULT_SAMPLE_RATE})"
+    )
+    band.add_argument("--bars", type=positive_int, default=None, help="only the first N bars of each song")
+    band.add_argument("--cache", default=None, help="cache folder (default: $ACCBENCH_CACHE or ~/.cache/accbench)")
+    band.add_argument(
+        "--soundfont", default=None, help="a GM .sf2 (default: $ACCBENCH_SOUNDFONT or Debian's FluidR3_GM.sf2)"
+    )
+
     check = add_command(
         actions,
         "check",
@@ -78,7 +100,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list the songs of a dataset and the ones skipped",
         description="Load a dataset spec and print each song found and each song skipped with the reason.",
     )
-    check.add_argument("spec", help="demo, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT")
+    check.add_argument(
+        "spec", help="demo, demo-band, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT"
+    )
     check.add_argument(
         "--check",
         dest="check_level",
@@ -113,6 +137,24 @@ def _run_demo(args: argparse.Namespace) -> int:
         splits[song.split] = splits.get(song.split, 0) + 1
     summary = ", ".join(f"{count} {split}" for split, count in sorted(splits.items()))
     print(f"demo: {len(dataset)} songs ({summary}) at {args.sr} Hz in {seconds:.1f} s -> {where}")
+    return 0
+
+
+def _run_band(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    options = {"split": args.split, "sample_rate": args.sr, "bars": args.bars, "cache": args.cache}
+    dataset = load_dataset("demo-band", songs=args.songs, soundfont=args.soundfont, **options)
+    seconds = time.perf_counter() - started
+    counts: dict[str, int] = {}
+    for song in dataset:
+        key = f"{song.split} {song.metadata['style']}"
+        counts[key] = counts.get(key, 0) + 1
+    audio_s = sum(song.annotations.beats[-1] for song in dataset)
+    print(
+        f"demo-band: {len(dataset)} songs ({audio_s / 60:.1f} min of music) at {args.sr} Hz in {seconds:.1f} s -> "
+        f"{args.cache or cache_dir()}/demo-band"
+    )
+    print("  " + ", ".join(f"{count} {key}" for key, count in sorted(counts.items())))
     return 0
 
 

@@ -7,6 +7,9 @@ spec                what
 ==================  ==================================================================================
 ``demo``            Bach chorales rendered offline (options: ``songs``, ``tempo``, ``sample_rate``,
                     ``split``, ``cache``, ``out``, ``soundfont``); see :mod:`accbench.datasets.demo`
+``demo-band``       multitrack band songs rendered with FluidSynth and a GM SoundFont (options:
+                    ``songs``, ``split``, ``sample_rate``, ``cache``, ``soundfont``, ``bars``); see
+                    :mod:`accbench.datasets.band`
 ``manifest:PATH``   a CSV or JSONL manifest; see :mod:`accbench.datasets.manifest`
 ``folder:PATH``     ``PATH/<song>/input.*``, ``reference.*``, ``beats.txt``, ``chords.lab``
 ``slakh:ROOT``      Slakh2100 (option ``input_classes``, ``include_drums``)
@@ -25,6 +28,7 @@ from __future__ import annotations
 from accbench.errors import DataError
 from accbench.suggest import did_you_mean
 
+from .band import load_band
 from .dataset import Dataset, build_dataset
 from .demo import load_demo, write_demo
 from .manifest import load_folder, load_manifest
@@ -36,6 +40,7 @@ __all__ = [
     "LoadedSong",
     "Song",
     "build_dataset",
+    "load_band",
     "load_dataset",
     "load_demo",
     "load_folder",
@@ -86,6 +91,8 @@ def load_dataset(spec: str, **options) -> Dataset:
     """
     if not isinstance(spec, str) or not spec:
         raise DataError(f"dataset spec must be a non-empty string, got {spec!r}")
+    if spec == "demo-band":
+        return load_band(**options)
     if spec == "demo":
         out = options.pop("out", None)
         if out is None:
@@ -99,7 +106,7 @@ def load_dataset(spec: str, **options) -> Dataset:
     kind, separator, path = spec.partition(":")
     if not separator or kind not in _READERS:
         raise DataError(
-            f"unknown dataset spec {spec!r}{_suggestion(kind + separator)}: use 'demo' or "
+            f"unknown dataset spec {spec!r}{_suggestion(kind + separator)}: use 'demo', 'demo-band' or "
             f"'<kind>:<path>' with kind one of {', '.join(_READERS)}"
         )
     if not path:
