@@ -10,9 +10,17 @@ A sweep is read from a TOML file (or a dict with the same shape)::
     lenient = false               # repair bad chunks (recorded) instead of failing the task
     embedder = "auto"             # for metrics = [..., "embedding"]: clap (needs a local model), spectral, auto
     embedder_options = { }        # e.g. { model = "/models/larger_clap_music", batch_size = 8 }
+    beat_tracker = "default"      # default | madmom | beat-this (the seed paper's tracker; extra beat-this)
+    beat_this_checkpoint = "final0"  # a .ckpt file, or a name in $TORCH_HOME/hub/checkpoints (never downloaded)
+    cocola_checkpoint = "cocola.ckpt"   # for metrics = [..., "cocola"] (default $ACCBENCH_COCOLA_CHECKPOINT)
+    vggish_weights = "vggish-10086976.pth"  # VGGish FAD per (model, config) after the sweep
+    vggish_fad = true             # compute that FAD (default: true when vggish_weights is given)
+    paper_table = true            # write paper_table.md/.csv, the seed paper's results table
+                                  # (checkpoint and weights paths are relative to this file)
 
     [dataset]
-    spec = "demo"                 # demo | manifest:PATH | folder:PATH | slakh:ROOT | musdb:ROOT | moisesdb:ROOT
+    spec = "demo"                 # demo | demo-band | manifest:PATH | folder:PATH | slakh:ROOT | musdb:ROOT
+                                  # | moisesdb:ROOT
     options = { songs = 4 }
     on_error = "skip"             # skip bad songs (reported) or "raise"
 
@@ -71,10 +79,15 @@ __all__ = [
     "write_audio_mode",
 ]
 
-METRIC_GROUPS = ("beat", "harmony", "timing", "reaction", "embedding")
+METRIC_GROUPS = ("beat", "harmony", "timing", "reaction", "embedding", "cocola")
+BEAT_TRACKERS = ("default", "madmom", "beat-this")  # accbench.metrics.analysis.BEAT_TRACKERS (a test checks)
 ON_MISS_CHOICES = ("auto", "truncate", "drop", "ignore")
 
-#: The sweep ``accbench run`` runs without a config: the demo set, the built-in baselines and a small grid.
+#: The sweep ``accbench run`` runs without a config: the demo set, the built-in baselines and a grid that
+#: shows both trade-offs. Frames are 20 ms (50 Hz); with a 5 ms inference time the live bound is
+#: t_f <= -1 frame, so t_f in {-25, -5, -1} runs live and meets its deadlines, t_f = 0 runs live past the bound
+#: (misses every deadline) and t_f = +5 is scored offline (``on_miss = "auto"`` -> ``ignore``); k in
+#: {1, 5, 25} frames is 20, 100 and 500 ms.
 DEFAULT_SWEEP: dict[str, Any] = {
     "out": "accbench-out",
     "seeds": [0],
@@ -88,8 +101,8 @@ DEFAULT_SWEEP: dict[str, Any] = {
         {"spec": "follower"},
     ],
     "grid": {
-        "future_visibility": [-25, -5, 0, 5],
-        "chunk_frames": [1, 10],
+        "future_visibility": [-25, -5, -1, 0, 5],
+        "chunk_frames": [1, 5, 25],
         "latency": ["fixed:5ms"],
         "input_latency_ms": [0],
         "output_latency_ms": [0],
@@ -427,7 +440,9 @@ class DatasetConfig:
 
     spec: str = field(
         default="demo",
-        metadata=rule("demo, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT", check=str),
+        metadata=rule(
+            "demo, demo-band, manifest:PATH, folder:PATH, slakh:ROOT, musdb:ROOT or moisesdb:ROOT", check=str
+        ),
     )
     options: dict[str, Any] = field(
         default_factory=dict, metadata=rule("keyword arguments of the dataset loader", check=_free_table)
@@ -533,6 +548,48 @@ class SweepConfig:
     )
     embedder_options: dict[str, Any] = field(
         default_factory=dict, metadata=rule("options of the embedder (model, batch_size, ...)", check=_free_table)
+    )
+    beat_tracker: str = field(
+        default="default",
+        metadata=rule(
+            "beat tracker of every beat analysis: default, madmom, or beat-this (the seed paper's; extra beat-this)",
+            check=_choice(BEAT_TRACKERS),
+        ),
+    )
+    beat_this_checkpoint: str | None = field(
+        default=None,
+        metadata=rule(
+            "Beat This checkpoint file, or a name in $TORCH_HOME/hub/checkpoints (default final0); never downloaded",
+            check=_label,
+        ),
+    )
+    cocola_checkpoint: str | None = field(
+        default=None,
+        metadata=rule(
+            "COCOLA checkpoint (COCOLA_HP_v1 .ckpt) of the cocola metrics, relative to the config file; default "
+            "$ACCBENCH_COCOLA_CHECKPOINT; never downloaded",
+            check=_label,
+        ),
+    )
+    vggish_weights: str | None = field(
+        default=None,
+        metadata=rule(
+            "torchvggish weights (vggish-10086976.pth) of the VGGish FAD, relative to the config file; default "
+            "$ACCBENCH_VGGISH_WEIGHTS; never downloaded",
+            check=_label,
+        ),
+    )
+    vggish_fad: bool | None = field(
+        default=None,
+        metadata=rule(
+            "compute the seed paper's VGGish FAD per (model, config) into set_metrics.csv after the sweep (needs "
+            "every output: write_audio = 'all'); default: true when vggish_weights is given",
+            check=_flag,
+        ),
+    )
+    paper_table: bool = field(
+        default=False,
+        metadata=rule("write paper_table.md and paper_table.csv, the seed paper's results table", check=_flag),
     )
     source: str | None = None
 

@@ -21,7 +21,9 @@ Run facts (:data:`RUN_COLUMNS`)
 Score facts (:data:`SCORE_INFO_COLUMNS`)
     ``ref_source``, ``ref_source_beats``, ``ref_source_chords`` (str, where the reference beats and chords came
     from), ``skipped`` (str, ``"metric: reason; ..."``), ``notes`` (str, ``"; "``-separated),
-    ``embedding.embedder`` (str, the embedder's label; only with the ``embedding`` group).
+    ``embedding.embedder`` (str, the embedder's label; only with the ``embedding`` group), ``beat.tracker`` and
+    ``beat.tracker_sha256`` (str, the beat tracker and its checkpoint's SHA-256; with the ``beat`` group),
+    ``cocola.checkpoint`` (str, the COCOLA checkpoint's label; with the ``cocola`` group).
 Task (:data:`TASK_ID_COLUMN`)
     ``task_id`` (str, 20 hex digits: the hash of everything that determines the row).
 Metrics (:func:`metric_columns`), after every other column, sorted by name
@@ -139,8 +141,19 @@ CONFIG_COLUMNS = tuple(_CONFIG_VALUES)
 RUN_COLUMNS = ("feasible", "inference_time_ms", "deterministic", "repairs")
 """Facts of the simulation run (from its summary)."""
 
-SCORE_INFO_COLUMNS = ("ref_source", "ref_source_beats", "ref_source_chords", "skipped", "notes", "embedding.embedder")
-"""Non-numeric facts of the scoring (``Scores.to_dict`` writes them); ``embedding.embedder`` is not a metric."""
+SCORE_INFO_COLUMNS = (
+    "ref_source",
+    "ref_source_beats",
+    "ref_source_chords",
+    "skipped",
+    "notes",
+    "embedding.embedder",
+    "beat.tracker",
+    "beat.tracker_sha256",
+    "cocola.checkpoint",
+)
+"""Non-numeric facts of the scoring (``Scores.to_dict`` writes them); ``embedding.embedder``, ``beat.tracker``,
+``beat.tracker_sha256`` and ``cocola.checkpoint`` are labels, not metrics."""
 
 TASK_ID_COLUMN = "task_id"
 

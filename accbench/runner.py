@@ -35,7 +35,7 @@ import os
 import platform
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ import pandas as pd
 
 from accbench.api import to_frames
 from accbench.atomic import atomic_path, atomic_write_text
+from accbench.checkpoint_files import SweepFiles, sweep_files
 from accbench.config import SweepConfig, load_sweep_config
 from accbench.datasets import Song, load_dataset
 from accbench.errors import AccbenchError, ConfigError
@@ -177,11 +178,16 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+#: Config keys that do not change what a task computes: the output folder; the COCOLA and Beat This checkpoints
+#: (their digests are in the task ids, so a file supplied later re-scores the tasks); what is computed after them.
+_NOT_FINGERPRINTED = ("out", "cocola_checkpoint", "beat_this_checkpoint", "vggish_weights", "vggish_fad", "paper_table")
+
+
 def _fingerprint(config: SweepConfig, infos: Mapping[str, ModelInfo], song_hashes: Mapping[str, str]) -> str:
     from accbench import __version__
 
     payload = {
-        "config": {key: value for key, value in config.to_dict().items() if key != "out"},
+        "config": {key: value for key, value in config.to_dict().items() if key not in _NOT_FINGERPRINTED},
         "models": {label: [info.name, info.version] for label, info in sorted(infos.items())},
         "songs": dict(sorted(song_hashes.items())),
         "accbench": __version__,
@@ -206,7 +212,8 @@ def _prepare_out_dir(out_dir: Path, fingerprint: str, overwrite: bool) -> None:
             "choose another output folder or pass --overwrite to replace them"
         )
     log.info("replacing the results of a different sweep in %s", out_dir)
-    for name in ("journal.jsonl", "results.parquet", "results.csv", "failures.csv", "manifest.json"):
+    stale = ("set_metrics.csv", "vggish_fad_songs.csv", "paper_table.md", "paper_table.csv")
+    for name in ("journal.jsonl", "results.parquet", "results.csv", "failures.csv", "manifest.json", *stale):
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "audio", ignore_errors=True)
 
@@ -288,6 +295,10 @@ def _worker_context(plan: _Plan, cache_dir: Path, folders: tuple[str, ...]) -> W
         embedder=config.embedder,
         embedder_options=dict(config.embedder_options),
         import_paths=folders,
+        beat_tracker=config.beat_tracker,
+        beat_this_checkpoint=plan.files.beat_this,
+        cocola_checkpoint=plan.files.cocola,
+        missing=dict(plan.files.missing),
     )
 
 
@@ -320,6 +331,7 @@ class _Plan:
     failures: list[dict[str, Any]]
     journal: _Journal
     manifest: dict[str, Any]
+    files: SweepFiles = field(default_factory=SweepFiles)
 
 
 def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overwrite: bool) -> _Plan:
@@ -327,6 +339,9 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
     first manifest. Nothing is created in ``out_dir`` before the models, the grid and the data are known to be
     good: a bad config is an error (:class:`ConfigError`), not a run with failures."""
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    files = sweep_files(sweep_config)  # the one message about missing checkpoint files, before anything runs
+    if files.missing:
+        log.warning("%s", files.message())
     infos, configs = _model_configs(sweep_config)
     dataset = load_dataset(
         sweep_config.dataset.spec, on_error=sweep_config.dataset.on_error, **sweep_config.dataset.options
@@ -339,7 +354,7 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
         failure_row(f"DataError: song skipped: {reason}", song=song_id)
         for song_id, reason in getattr(dataset, "skipped", [])
     ]
-    tasks = _expand_tasks(sweep_config, infos, configs, song_hashes)
+    tasks = _expand_tasks(sweep_config, infos, configs, song_hashes, files.identity)
 
     fingerprint = _fingerprint(sweep_config, infos, song_hashes)
     _prepare_out_dir(out_dir, fingerprint, overwrite)
@@ -351,6 +366,7 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
         finished = {key: entry for key, entry in finished.items() if "row" in entry}
     todo = [task for task in tasks if task.task_id not in finished]
     manifest = _manifest(sweep_config, infos, song_hashes, fingerprint, started, dataset, out_dir)
+    manifest["missing_files"] = dict(files.missing)
     atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     per_model = [len(per_seed[0][1]) for _, per_seed in configs.values()]  # configs of one seed, by model
     log.info(
@@ -359,7 +375,7 @@ def _plan(sweep_config: SweepConfig, out_dir: Path, *, retry_failed: bool, overw
         len(tasks) - len(todo),
         len(todo),
     )
-    return _Plan(sweep_config, out_dir, songs, infos, tasks, todo, finished, failures, journal, manifest)
+    return _Plan(sweep_config, out_dir, songs, infos, tasks, todo, finished, failures, journal, manifest, files)
 
 
 def _plural(count: int, word: str) -> str:
@@ -411,9 +427,14 @@ def _model_configs(sweep_config: SweepConfig) -> tuple[dict[str, ModelInfo], Mod
 
 
 def _expand_tasks(
-    sweep_config: SweepConfig, infos: Mapping[str, ModelInfo], configs: ModelConfigs, song_hashes: Mapping[str, str]
+    sweep_config: SweepConfig,
+    infos: Mapping[str, ModelInfo],
+    configs: ModelConfigs,
+    song_hashes: Mapping[str, str],
+    tracker: Mapping[str, str],
 ) -> list[Task]:
-    """The grid's tasks (model x config x song x seed), sorted by song, with their deterministic ids."""
+    """The grid's tasks (model x config x song x seed), sorted by song, with their deterministic ids (``tracker``:
+    the beat tracker's and checkpoints' entries, :attr:`accbench.checkpoint_files.SweepFiles.identity`)."""
     tasks: list[Task] = []
     for label, (index, per_seed) in configs.items():
         entry, info = sweep_config.models[index], infos[label]
@@ -431,6 +452,7 @@ def _expand_tasks(
                         "seed": seed,
                         "metrics": list(sweep_config.metrics),
                         "embedder": sweep_config.embedder,
+                        **tracker,
                     }
                     cid = config_id(simulation_config)
                     task = Task(task_id(identity), index, label, info.version, simulation_config, cid, song_id, seed)
@@ -519,6 +541,7 @@ def _write_results(plan: _Plan, context: WorkerContext, seconds: Mapping[str, fl
             results, plan.songs, plan.out_dir, embedding=context.embedding_options(), cache_dir=context.cache_dir
         )
         write_table(set_metrics, plan.out_dir / "set_metrics.csv")
+    set_metrics = _paper_outputs(plan, context, results, set_metrics)
     manifest = plan.manifest
     manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     manifest["tasks"] = {"total": len(plan.tasks), "succeeded": len(rows), "failed": len(failures)}
@@ -526,6 +549,32 @@ def _write_results(plan: _Plan, context: WorkerContext, seconds: Mapping[str, fl
     atomic_write_text(plan.out_dir / "manifest.json", json.dumps(manifest, indent=2, default=str) + "\n")
     log.info("%d rows, %d failures -> %s", len(results), len(failures), plan.out_dir)
     return Run(results, failures, plan.out_dir, manifest, set_metrics)
+
+
+def _paper_outputs(
+    plan: _Plan, context: WorkerContext, results: pd.DataFrame, set_metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """The seed paper's set metric and table: the VGGish FAD per (model, config, seed) merged into
+    ``set_metrics.csv`` (per-song FAD in ``vggish_fad_songs.csv``) when asked for and the weights are there, and
+    ``paper_table.md``/``.csv`` when ``paper_table`` is on. Returns the set metrics."""
+    files = plan.files
+    if files.vggish_fad and files.vggish is not None:
+        from accbench.set_metrics import merge_set_metrics, vggish_fad_per_config
+
+        per_config, per_song = vggish_fad_per_config(
+            results, plan.songs, plan.out_dir, weights=files.vggish, cache_dir=context.cache_dir
+        )
+        set_metrics = merge_set_metrics(results, set_metrics, per_config)
+        write_table(set_metrics, plan.out_dir / "set_metrics.csv")
+        write_table(per_song, plan.out_dir / "vggish_fad_songs.csv")
+    if plan.config.paper_table:
+        from accbench.reports.paper_table import write_paper_table
+
+        notes = {name: f"skipped: {reason}" for name, reason in files.missing.items()}
+        if not files.vggish_fad:
+            notes["vggish"] = "not computed: the sweep does not ask for it (vggish_fad)"
+        write_paper_table(results, set_metrics, plan.out_dir, notes=notes)
+    return set_metrics
 
 
 def _results_name(config: SweepConfig) -> str:

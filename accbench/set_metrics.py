@@ -21,7 +21,7 @@ import pandas as pd
 from accbench.audio import load_audio
 from accbench.datasets import Song
 
-__all__ = ["SET_KEYS", "frechet_per_config", "output_audio_paths"]
+__all__ = ["SET_KEYS", "frechet_per_config", "merge_set_metrics", "output_audio_paths", "vggish_fad_per_config"]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +139,134 @@ def output_audio_paths(out_dir: Path, model: Any, config_id: Any, song: Any) -> 
     """Where a run folder may hold one output's audio, newest layout first (``.flac``, then old runs' ``.wav``)."""
     folder = Path(out_dir) / "audio" / str(model) / str(config_id)
     return [folder / f"{song}.flac", folder / f"{song}.wav"]
+
+
+def vggish_fad_per_config(
+    results: pd.DataFrame,
+    songs: Mapping[str, Song],
+    out_dir: Path,
+    *,
+    weights: str | None = None,
+    normalize_lufs: float | None = -18.0,
+    cache_dir: str | None = None,
+    bootstrap: int = 200,
+    mixes: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The paper's VGGish FAD per (model, model version, config, seed), and fadtk's per-song FAD.
+
+    The generated set is every song's output audio in the run folder (``audio/<model>/<config_id>/``), the
+    reference set the same songs' reference accompaniments (:mod:`accbench.metrics.vggish`: stems at -18 LUFS,
+    16 kHz, no PCA, no final ReLU). Rows without output audio or without a reference are left out.
+
+    Parameters
+    ----------
+    results : DataFrame
+        The sweep's results.
+    songs : mapping of song id to Song
+    out_dir : Path
+        The run folder.
+    weights : str or None
+        ``vggish-10086976.pth`` (default ``$ACCBENCH_VGGISH_WEIGHTS``).
+    normalize_lufs : float or None
+        Loudness of every stem before embedding (the paper: -18 LUFS).
+    cache_dir : str or None
+        Analysis cache folder.
+    bootstrap : int
+        Resamples of songs for the interval.
+    mixes : bool
+        Score the mixes instead of the stems (the paper's ``--sub_fad``): input + stem, the stem at one input
+        stem's loudness + 5 dB, the mix at -18 LUFS (:func:`accbench.loudness.mix_with_stem`).
+
+    Returns
+    -------
+    per_config : DataFrame
+        ``SET_KEYS`` + ``vggish.fad``, ``vggish.fad_ci_low``, ``vggish.fad_ci_high``, ``vggish.fad_n_songs``,
+        ``vggish.fad_n_generated``, ``vggish.fad_n_reference``, ``vggish.fad_inf``, ``vggish.fad_inf_r2``,
+        ``vggish.weights``.
+    per_song : DataFrame
+        ``SET_KEYS`` + ``song`` + ``vggish.fad_song``.
+    """
+    from accbench.metrics.cache import AnalysisCache
+    from accbench.metrics.vggish import fad_over_songs, fad_per_song, get_model, vggish_embeddings
+
+    model = get_model(weights)
+    cache = AnalysisCache(cache_dir)
+    rows, song_rows = [], []
+    loaded: dict[tuple[str, int], Any] = {}
+    options = {"normalize_lufs": normalize_lufs, "cache": cache}
+    groups = [] if results.empty else results.groupby(SET_KEYS, sort=True)
+    for key, group in groups:
+        names, generated, reference = [], [], []
+        for row in group.itertuples(index=False):
+            song = songs.get(row.song)
+            paths = output_audio_paths(out_dir, row.model, row.config_id, row.song)
+            path = next((p for p in paths if p.is_file()), None)
+            if song is None or song.reference is None or path is None:
+                continue
+            output, sample_rate = load_audio(path, song=row.song)
+            if (row.song, sample_rate) not in loaded:
+                loaded[(row.song, sample_rate)] = song.load(sample_rate)
+            stems = loaded[(row.song, sample_rate)]
+            pair = [output, stems.reference]
+            if mixes:
+                from accbench.audio import match_channels
+                from accbench.loudness import mix_with_stem
+
+                x = match_channels(stems.input, 1)[0]
+                n = x.shape[0]
+                pair = [mix_with_stem(x, _fit_length(match_channels(s, 1)[0], n), sample_rate).audio for s in pair]
+            names.append(row.song)
+            generated.append(vggish_embeddings(pair[0], sample_rate, model, song=row.song, **options))
+            reference.append(vggish_embeddings(pair[1], sample_rate, model, song=row.song, **options))
+        if len(generated) < 2:
+            log.info("vggish FAD: %s has fewer than 2 songs with output audio and a reference; skipped", key)
+            continue
+        identity = dict(zip(SET_KEYS, key, strict=True))
+        values = fad_over_songs(generated, reference, bootstrap=bootstrap, seed=int(key[3]))
+        rows.append({**identity, **values, "vggish.weights": model.label})
+        for name, value in zip(names, fad_per_song(generated, reference), strict=True):
+            song_rows.append({**identity, "song": name, "vggish.fad_song": float(value)})
+    return pd.DataFrame(rows, columns=None if rows else SET_KEYS), pd.DataFrame(song_rows)
+
+
+def _fit_length(audio: Any, n_samples: int) -> Any:
+    """``audio`` (1-D) trimmed, or zero-padded, to ``n_samples``."""
+    import numpy as np
+
+    return audio[:n_samples] if audio.shape[0] >= n_samples else np.pad(audio, (0, n_samples - audio.shape[0]))
+
+
+def merge_set_metrics(results: pd.DataFrame, *tables: pd.DataFrame) -> pd.DataFrame:
+    """Set-metric tables of one run joined on :data:`SET_KEYS` (outer), with the config columns of each key.
+
+    Parameters
+    ----------
+    results : DataFrame
+        The sweep's results (where the config columns come from).
+    *tables : DataFrame
+        Tables with the :data:`SET_KEYS` columns, e.g. :func:`frechet_per_config` and the first table of
+        :func:`vggish_fad_per_config`; empty ones are left out.
+
+    Returns
+    -------
+    DataFrame
+        One row per key found in any table: ``SET_KEYS``, the config columns, then every table's own columns.
+    """
+    from accbench.results import CONFIG_COLUMNS
+
+    present = [table for table in tables if not table.empty and set(SET_KEYS) <= set(table.columns)]
+    if not present:
+        return pd.DataFrame(columns=SET_KEYS)
+    context = [c for c in (*CONFIG_COLUMNS, "feasible", "baseline", "causal") if c != "config_id" and c in results]
+
+    def keyed(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+        typed = {key: table[key].fillna("").astype(str) for key in ("model", "model_version", "config_id")}
+        return table.assign(**typed, seed=table["seed"].astype(int))[columns]
+
+    merged = keyed(present[0], [c for c in present[0].columns if c not in context])
+    for table in present[1:]:
+        merged = merged.merge(keyed(table, [c for c in table.columns if c not in context]), on=SET_KEYS, how="outer")
+    keys = keyed(results, [*SET_KEYS, *context]).drop_duplicates(SET_KEYS)
+    merged = keys.merge(merged, on=SET_KEYS, how="right")
+    own = [c for c in merged.columns if c not in (*SET_KEYS, *context)]
+    return merged[[*SET_KEYS, *context, *own]].sort_values(SET_KEYS).reset_index(drop=True)

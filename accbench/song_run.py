@@ -244,6 +244,8 @@ def run_song(
     embedding: Mapping[str, Any] | None = None,
     beat_tracker: str = "default",
     chord_estimator: str = "default",
+    beat_this_checkpoint: str | None = None,
+    group_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SongRun:
     """Prepare one song for ``model``, simulate it under ``config`` and (when asked) score the result.
 
@@ -267,6 +269,11 @@ def run_song(
         Options of the embedding group (see :func:`accbench.metrics.score`).
     beat_tracker, chord_estimator : str
         Analysis backends for scoring.
+    beat_this_checkpoint : str or None
+        With ``beat_tracker="beat-this"``: its checkpoint (see :func:`accbench.metrics.score`).
+    group_options : mapping or None
+        Options of other opt-in groups by name, e.g. ``{"cocola": {"checkpoint": PATH}}`` (see
+        :func:`accbench.metrics.score`).
 
     Returns
     -------
@@ -305,6 +312,8 @@ def run_song(
             embedding=embedding,
             beat_tracker=beat_tracker,
             chord_estimator=chord_estimator,
+            beat_this_checkpoint=beat_this_checkpoint,
+            group_options=group_options,
         )
         seconds["score"] = time.perf_counter() - began
     return SongRun(prepared, result, scores, seconds)

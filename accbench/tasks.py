@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 
 from accbench.audio import write_audio_atomic
+from accbench.checkpoint_files import with_skipped
 from accbench.config import ModelEntry
 from accbench.datasets import Song
-from accbench.errors import ModelError
+from accbench.errors import ConfigError, ModelError
 from accbench.models import BUILTIN_MODELS, load_model
 from accbench.protocol import ModelInfo, StreamingModel
 from accbench.results import config_id, failure_row, results_row
@@ -43,6 +44,7 @@ __all__ = [
     "TaskOutcome",
     "WorkerContext",
     "add_import_paths",
+    "beat_tracker_identity",
     "config_id",
     "execute_task",
     "remove_import_paths",
@@ -113,10 +115,50 @@ class WorkerContext:
     #: Folders put in front of ``sys.path`` in every worker (the sweep config's folder and the driver's working
     #: directory), so that ``spec = "mymodel:make"`` finds ``mymodel.py`` next to the config, as in the driver.
     import_paths: tuple[str, ...] = ()
+    beat_tracker: str = "default"
+    beat_this_checkpoint: str | None = None
+    #: The COCOLA checkpoint (absolute path) of the ``cocola`` group, when it is scored and found.
+    cocola_checkpoint: str | None = None
+    #: Files the sweep lacks (:attr:`accbench.checkpoint_files.SweepFiles.missing`): the metrics needing them are
+    #: skipped in every row with the reason.
+    missing: dict[str, str] = field(default_factory=dict)
+
+    def scored_metrics(self, metrics: tuple[str, ...] | list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+        """The groups and metrics scored without the missing files, and the skipped metrics with their reasons."""
+        from accbench.checkpoint_files import scored_metrics
+
+        return scored_metrics(self.metrics if metrics is None else metrics, self.missing)
+
+    def group_options(self) -> dict[str, dict[str, Any]]:
+        """What :func:`accbench.metrics.score` gets as ``group_options=`` (the COCOLA checkpoint)."""
+        return {"cocola": {"checkpoint": self.cocola_checkpoint}} if self.cocola_checkpoint else {}
 
     def embedding_options(self) -> dict[str, Any]:
         """What :func:`accbench.metrics.score` gets as ``embedding=``."""
         return {"embedder": self.embedder, **self.embedder_options}
+
+    def beat_options(self) -> dict[str, Any]:
+        """What :func:`accbench.metrics.score` gets as ``beat_tracker=`` and ``beat_this_checkpoint=``."""
+        if self.beat_tracker == "beat-this" and "beat-this" in self.missing:  # no metric tracks beats then
+            return {"beat_tracker": "default", "beat_this_checkpoint": None}
+        checkpoint = self.beat_this_checkpoint if self.beat_tracker == "beat-this" else None
+        return {"beat_tracker": self.beat_tracker, "beat_this_checkpoint": checkpoint}
+
+
+def beat_tracker_identity(beat_tracker: str, beat_this_checkpoint: str | None) -> dict[str, str]:
+    """The task-id entries of a non-default beat tracker: its name and, for Beat This, the checkpoint's SHA-256
+    (so a resumed sweep never mixes beats of two checkpoints); empty for the default tracker, whose task ids
+    stay as they were."""
+    if beat_tracker != "beat-this" and beat_this_checkpoint is not None:
+        raise ConfigError(f"beat_this_checkpoint is only used with beat_tracker = 'beat-this', not {beat_tracker!r}")
+    if beat_tracker == "default":
+        return {}
+    if beat_tracker != "beat-this":
+        return {"beat_tracker": beat_tracker}
+    from accbench.metrics import beat_this
+
+    digest = beat_this.checkpoint_digest(beat_this.resolve_checkpoint(beat_this_checkpoint))
+    return {"beat_tracker": beat_tracker, "beat_this_sha256": digest}
 
 
 class MismatchSource:
@@ -282,15 +324,18 @@ def analyse_song(task: AnalysisTask, state: _WorkerState) -> TaskOutcome:
     try:
         song = state.song(task.song_id, task.sample_rate)
         silent = np.zeros_like(song.input)
+        metrics, _ = state.context.scored_metrics([metric for metric in task.metrics if metric != "timing"])
         score(
             song.input,
             silent,
             sample_rate=song.sample_rate,
             reference=song.reference,
             annotations=song.annotations,
-            metrics=[metric for metric in task.metrics if metric != "timing"],
+            metrics=metrics,
             cache=state.cache,
             song=task.song_id,
+            group_options=state.context.group_options(),
+            **state.context.beat_options(),
         )
     except Exception as error:  # the grid's tasks of this song will fail with the same error, and record it
         return TaskOutcome(task.task_id, failure={"song": task.song_id, "error": f"{type(error).__name__}: {error}"})
@@ -306,14 +351,17 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
         model = state.model(task.model_index)
         info = model.info
         song = state.song(task.song_id, info.sample_rate)
+        metrics, skipped = context.scored_metrics()
         run = run_song(
             model,
             song,
             task.config,
             song_id=task.song_id,
-            metrics=list(context.metrics),
+            metrics=metrics,
             cache=state.cache,
             embedding=context.embedding_options() if "embedding" in context.metrics else None,
+            group_options=context.group_options(),
+            **context.beat_options(),
         )
         seconds = dict(run.seconds)
         began = time.perf_counter()
@@ -330,7 +378,7 @@ def execute_task(task: Task, state: _WorkerState) -> TaskOutcome:
         config=task.config,
         info=info,
         summary=run.result.summary,
-        scores=run.scores.to_dict(),
+        scores=with_skipped(run.scores.to_dict(), skipped),
         task_id=task.task_id,
     )
     return TaskOutcome(task.task_id, row=row, seconds=seconds)

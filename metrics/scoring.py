@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from types import MappingProxyType
@@ -66,7 +67,7 @@ import pandas as pd
 from accbench.annotations import Annotations
 from accbench.audio import as_channels_first, match_channels
 from accbench.errors import ConfigError, DataError
-from accbench.metrics import analysis, beat, embedding, harmony, reaction, timing
+from accbench.metrics import analysis, beat, cocola, embedding, harmony, reaction, timing
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
 from accbench.metrics.registry import GroupScores, MetricGroup
 from accbench.suggest import did_you_mean
@@ -79,7 +80,14 @@ INPUT_ANALYSIS = "input analysis"
 NO_SOURCE = "none"
 FITS = ("exact", "pad")
 
-GROUP_LIST: tuple[MetricGroup, ...] = (beat.GROUP, harmony.GROUP, timing.GROUP, reaction.GROUP, embedding.GROUP)
+GROUP_LIST: tuple[MetricGroup, ...] = (
+    beat.GROUP,
+    harmony.GROUP,
+    timing.GROUP,
+    reaction.GROUP,
+    embedding.GROUP,
+    cocola.GROUP,
+)
 """Every metric group :func:`score` runs, in results-column order (the registry line: add a group here)."""
 
 METRICS: dict[str, tuple[str, ...]] = {group.name: group.metrics for group in GROUP_LIST if not group.opt_in}
@@ -305,7 +313,10 @@ class AnalysedSignal:
 
     def beats(self) -> np.ndarray:
         """Beat times, seconds, float64 ``(n,)``."""
-        found = self.get(analysis.beats, tracker=self.backends["beat_tracker"])["beats"]
+        options = {"tracker": self.backends["beat_tracker"]}
+        if options["tracker"] == "beat-this":
+            options["checkpoint"] = self.backends["beat_this_checkpoint"]
+        found = self.get(analysis.beats, **options)["beats"]
         return np.asarray(found, dtype=np.float64).reshape(-1)
 
     def onsets(self) -> np.ndarray:
@@ -358,7 +369,8 @@ class SongAnalyses:
     song : str or None
         Song id for messages.
     backends : mapping of str to str
-        ``"beat_tracker"`` and ``"chord_estimator"`` of every analysis.
+        ``"beat_tracker"`` and ``"chord_estimator"`` of every analysis (with Beat This also
+        ``"beat_this_checkpoint"``, the file, and ``"beat_this_sha256"``, its digest).
     options : mapping
         Per-group options, e.g. ``options["embedding"]`` for the embedding group.
     ref_source : dict of str to str
@@ -496,6 +508,20 @@ def _check_backends(beat_tracker: str, chord_estimator: str) -> None:
             raise ConfigError(f"unknown {name} {value!r}{did_you_mean(value, known)}; known: {', '.join(known)}")
 
 
+def _beat_backend(beat_tracker: str, beat_this_checkpoint: Any) -> dict[str, str]:
+    """The beat tracker's entries of ``SongAnalyses.backends``: Beat This's checkpoint file and digest, resolved
+    once per call (a missing checkpoint is a ConfigError saying how to get it)."""
+    if beat_tracker != "beat-this":
+        if beat_this_checkpoint is not None:
+            raise ConfigError(f"beat_this_checkpoint is only used with beat_tracker='beat-this', not {beat_tracker!r}")
+        return {"beat_tracker": beat_tracker}
+    from accbench.metrics import beat_this
+
+    path = beat_this.resolve_checkpoint(beat_this_checkpoint)
+    digest = beat_this.checkpoint_digest(path)
+    return {"beat_tracker": beat_tracker, "beat_this_checkpoint": str(path), "beat_this_sha256": digest}
+
+
 def _signals(
     x: Any, y: Any, r: Any, sample_rate: int, fit: str, song: str | None
 ) -> tuple[dict[str, np.ndarray], list[str]]:
@@ -551,8 +577,10 @@ def score(
     song: str | None = None,
     beat_tracker: str = "default",
     chord_estimator: str = "default",
+    beat_this_checkpoint: str | os.PathLike | None = None,
     embedding: Mapping[str, Any] | None = None,
     fit: str = "exact",
+    group_options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Scores:
     """Score one output of one song.
 
@@ -582,10 +610,15 @@ def score(
         Default :func:`~accbench.metrics.cache.default_cache`.
     song : str or None
         Song id for error messages (default: the SimulationResult's ``song_id``).
-    beat_tracker : {"default", "madmom"}
-        Beat tracker for every beat analysis (see :func:`accbench.metrics.analysis.beats`).
+    beat_tracker : {"default", "madmom", "beat-this"}
+        Beat tracker for every beat analysis (see :func:`accbench.metrics.analysis.beats`). ``"beat-this"`` is
+        the seed paper's tracker (:mod:`accbench.metrics.beat_this`, extra ``beat-this``).
     chord_estimator : {"default", "madmom"}
         Chord estimator for every chord analysis (see :func:`accbench.metrics.analysis.chords`).
+    beat_this_checkpoint : str, path or None
+        With ``beat_tracker="beat-this"``: a checkpoint file, or a name found as
+        ``$TORCH_HOME/hub/checkpoints/beat_this-<name>.ckpt`` (default ``"final0"``, the paper's); never
+        downloaded. Its SHA-256 keys the cached beats and is recorded as ``beat.tracker_sha256``.
     embedding : mapping or None
         Options of :func:`accbench.metrics.embedding.evaluate` when ``"embedding"`` is requested: ``embedder``
         (``"auto"``, ``"clap"``, ``"spectral"``), ``window_s``, ``hop_s`` and embedder options (``model``,
@@ -593,6 +626,9 @@ def score(
     fit : {"exact", "pad"}
         ``"exact"`` (default): output and reference must have the input's length. ``"pad"``: zero-pad or trim
         them to it, with a note in ``Scores.notes``.
+    group_options : mapping or None
+        Options of other opt-in groups by group name, e.g. ``{"cocola": {"checkpoint": PATH, "modes": [...]}}``
+        (see :func:`accbench.metrics.cocola.evaluate`).
 
     Returns
     -------
@@ -630,8 +666,8 @@ def score(
         events=events,
         cache=default_cache() if cache is None else cache,
         song=song,
-        backends={"beat_tracker": beat_tracker, "chord_estimator": chord_estimator},
-        options={"embedding": dict(embedding or {})},
+        backends={**_beat_backend(beat_tracker, beat_this_checkpoint), "chord_estimator": chord_estimator},
+        options={**{k: dict(v) for k, v in (group_options or {}).items()}, "embedding": dict(embedding or {})},
     )
     found = _evaluate(analyses, chosen, opted)
     return Scores(found.values, ref_source=analyses.ref_source, skipped=found.skipped, notes=notes, info=found.info)

@@ -260,7 +260,13 @@ def _set_metrics_table(set_metrics: pd.DataFrame | None) -> str:
     """Per-config metrics over the whole song set (Frechet distance with its bootstrap interval)."""
     if set_metrics is None or set_metrics.empty:
         return ""
-    values = [c for c in set_metrics.columns if c.startswith("embedding.") and c != "embedding.embedder"]
+    values = [
+        c
+        for c in set_metrics.columns
+        if c.startswith(("embedding.", "vggish."))
+        and c not in ("embedding.embedder", "vggish.weights")
+        and pd.api.types.is_numeric_dtype(set_metrics[c])
+    ]
     shown = [
         c
         for c in ("model", "config_id", "future_visibility_ms", "chunk_ms", "embedding.embedder")

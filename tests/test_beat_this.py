@@ -244,7 +244,10 @@ def test_a_sweep_config_selects_beat_this_and_its_digest_enters_task_ids(checkpo
     assert default.results.iloc[0]["task_id"] != row["task_id"]
     with pytest.raises(ConfigError, match="beat_this_checkpoint is only used"):
         sweep({**config, "beat_tracker": "default"}, out=tmp_path / "x", executor="serial", progress=False)
-    with pytest.raises(ConfigError, match="not found"):
-        sweep({**config, "beat_this_checkpoint": str(tmp_path / "no.ckpt")}, out=tmp_path / "y", executor="serial")
+    missing = sweep({**config, "beat_this_checkpoint": str(tmp_path / "no.ckpt")}, out=tmp_path / "y",
+                    executor="serial", progress=False)  # fmt: skip
+    assert missing.ok and "beat-this" in missing.manifest["missing_files"]  # a missing file never loses the run
+    assert np.isnan(missing.results.iloc[0]["beat.f_measure"])
+    assert "beat.f_measure: Beat This checkpoint file not found" in missing.results.iloc[0]["skipped"]
     with pytest.raises(ConfigError, match="beat_tracker"):
         sweep({**config, "beat_tracker": "beatthis"}, out=tmp_path / "z", executor="serial")

@@ -29,8 +29,10 @@ LATENCY_HELP = (
     "by ',jitter=5ms'"
 )
 TOP_KEYS = (
-    "dataset, embedder, embedder_options, grid, lenient, metrics, models, out, results_format, seeds, write_audio"
+    "beat_this_checkpoint, beat_tracker, cocola_checkpoint, dataset, embedder, embedder_options, grid, lenient, "
+    "metrics, models, out, paper_table, results_format, seeds, vggish_fad, vggish_weights, write_audio"
 )
+OPTIONAL_KEYS = {"beat_this_checkpoint", "cocola_checkpoint", "vggish_fad", "vggish_weights"}  # None: not written
 GRID_KEYS = "chunk_frames, future_visibility, input_latency_ms, latency, on_miss, output_latency_ms"
 
 
@@ -98,7 +100,7 @@ BAD = [
     (sweep(seeds=[1.0]), "seeds: values must be integers >= 0, got 1.0"),
     (sweep(seeds=[]), "seeds: must not be empty"),
     (sweep(metrics=["vibes"]), "metrics: unknown metric group 'vibes' (known: beat, harmony, timing, reaction, "
-     "embedding)"),
+     "embedding, cocola)"),
     (sweep(results_format="xlsx"), "results_format: must be 'parquet' or 'csv', got 'xlsx'"),
     (sweep(write_audio=1), "write_audio: must be 'none', 'examples' or 'all' (or true/false), got 1"),
     (sweep(lenient="yes"), "lenient: must be true or false, got 'yes'"),
@@ -165,13 +167,13 @@ def test_shorthands_scalars_and_defaults():
 
 def test_to_dict_reads_back_and_keeps_the_file_format():
     config = load_sweep_config(None)
-    assert config.source == "default sweep" and config.grid.size == 8
+    assert config.source == "default sweep" and config.grid.size == 15
     plain = config.to_dict()
     assert SweepConfig.from_dict(plain, source="default sweep") == config
     assert plain["models"][0] == {"spec": "silence", "options": {}, "resources": {"num_cpus": 1.0, "num_gpus": 0.0}}
     assert plain["dataset"] == {"spec": "demo", "options": {"songs": 4, "split": "test"}, "on_error": "skip"}
-    assert plain["grid"]["future_visibility"] == [-25, -5, 0, 5] and plain["grid"]["on_miss"] == ["auto"]
-    assert set(plain) == set(TOP_KEYS.split(", "))
+    assert plain["grid"]["future_visibility"] == [-25, -5, -1, 0, 5] and plain["grid"]["on_miss"] == ["auto"]
+    assert set(plain) == set(TOP_KEYS.split(", ")) - OPTIONAL_KEYS
     named = SweepConfig.from_dict(sweep(models=[{"spec": "x", "name": "y", "options": {"a": [1]}}]))
     assert named.to_dict()["models"] == [
         {"spec": "x", "name": "y", "options": {"a": [1]}, "resources": {"num_cpus": 1.0, "num_gpus": 0.0}}
@@ -181,7 +183,7 @@ def test_to_dict_reads_back_and_keeps_the_file_format():
     assert DEFAULT_SWEEP["models"][0] == {"spec": "silence"}
 
 
-@pytest.mark.parametrize("name", ["sweep.toml", "paper_grid.toml"])
+@pytest.mark.parametrize("name", ["sweep.toml", "paper_grid.toml", "stream_music_gen.toml"])
 def test_examples_load(name):
     config = load_sweep_config(EXAMPLES / name)
     assert config.source == str(EXAMPLES / name) and config.models and config.grid.size >= 1

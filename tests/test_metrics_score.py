@@ -84,8 +84,9 @@ def test_scoring_many_configs_analyses_input_and_reference_once():
     for output in outputs:
         score(melody, output, sample_rate=SR, reference=reference, cache=cache, metrics=["beat", "harmony", "reaction"])
     g = len(outputs)
-    # Per config: the output and the input+output mix. Once per song: the input and the reference mix.
-    assert cache.computed["beats"] == 2 * g + 2
+    # Per config: the output and the input+output mix. Once per song: the input, the reference mix and the
+    # reference alone (the seed paper's GT row, beat.paper_alignment_gt_*).
+    assert cache.computed["beats"] == 2 * g + 3
     assert cache.computed["chords"] == g + 1  # the outputs and the reference mix
     assert cache.computed["chroma"] == g + 2  # outputs, reference mix, input
     assert cache.computed["key"] == g + 1  # outputs and input

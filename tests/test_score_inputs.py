@@ -49,8 +49,9 @@ def test_metrics_and_groups_keep_their_content_and_order():
         "reaction.chord_unmatched",
         "reaction.beat_lock_in_s",
     )
-    assert [group.name for group in scoring.GROUP_LIST] == [*GROUPS, "embedding"]
-    assert scoring.GROUP_LIST[-1].opt_in and "embedding.spectral_cosine_mix" in scoring.GROUP_LIST[-1].metrics
+    assert [group.name for group in scoring.GROUP_LIST] == [*GROUPS, "embedding", "cocola"]
+    embedding = scoring._BY_NAME["embedding"]
+    assert embedding.opt_in and "embedding.spectral_cosine_mix" in embedding.metrics
 
 
 def test_scores_is_a_read_only_mapping_that_keeps_values():

@@ -78,11 +78,11 @@ def test_unknown_metric_or_group_suggests_and_lists_every_group(name, suggested)
 def test_unknown_backends_suggest_the_known_ones():
     x = np.zeros(8000, dtype=np.float32)
     message = _message(score, x, x, sample_rate=8000, beat_tracker="madmon", error=ConfigError)
-    assert message == "unknown beat tracker 'madmon' (did you mean 'madmom'?); known: default, madmom"
+    assert message == "unknown beat tracker 'madmon' (did you mean 'madmom'?); known: default, madmom, beat-this"
     message = _message(score, x, x, sample_rate=8000, chord_estimator="defualt", error=ConfigError)
     assert message == "unknown chord estimator 'defualt' (did you mean 'default'?); known: default, madmom"
     message = _message(analysis.beats, x, 8000, tracker="madmon", error=ConfigError)
-    assert message == "unknown beat tracker 'madmon' (did you mean 'madmom'?); known: default, madmom"
+    assert message == "unknown beat tracker 'madmon' (did you mean 'madmom'?); known: default, madmom, beat-this"
     message = _message(analysis.chords, x, 8000, estimator="defualt", error=ConfigError)
     assert message == "unknown chord estimator 'defualt' (did you mean 'default'?); known: default, madmom"
 

