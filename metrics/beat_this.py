@@ -40,7 +40,6 @@ rotary-embedding-torch).
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import math
 import os
@@ -54,6 +53,7 @@ import numpy as np
 import soxr
 
 from accbench.audio import as_channels_first
+from accbench.digests import file_sha256
 from accbench.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
@@ -170,19 +170,9 @@ def resolve_checkpoint(checkpoint: str | os.PathLike | None = None) -> Path:
     raise ConfigError(f"Beat This checkpoint file not found: {str(path)!r}; {_how_to_get(name, path)}")
 
 
-@functools.lru_cache(maxsize=16)
-def _digest(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def checkpoint_digest(path: str | os.PathLike) -> str:
     """SHA-256 hex digest of a checkpoint file (remembered per path, size and modification time)."""
-    stat = Path(path).stat()
-    return _digest(str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    return file_sha256(path)
 
 
 def _state_and_parameters(checkpoint: Any, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -235,8 +235,8 @@ class CocolaModel:
         batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
+        from accbench.digests import model_digest
         from accbench.metrics.checkpoints import COCOLA_STAND_INS, ModelInputType, load_checkpoint, map_state_dict
-        from accbench.metrics.embedders import _model_digest
 
         if checkpoint is None or str(checkpoint) == "":
             checkpoint = os.environ.get(CHECKPOINT_ENV) or None
@@ -275,7 +275,7 @@ class CocolaModel:
         self.threads = threads
         self.dim = dim
         self.path = path
-        digest = _model_digest([path])
+        digest = model_digest([path])
         self.id = f"cocola-v{self.version}-{digest[:20]}"
         self.label = f"cocola ({path.name}, sha256 {digest[:12]})"
         self._lock = threading.Lock()

@@ -19,7 +19,6 @@ torch and transformers are imported only when a CLAP embedder is built.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -32,6 +31,7 @@ import numpy as np
 import scipy.fft
 
 from accbench.audio import as_channels_first, resample
+from accbench.digests import model_digest
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
 from accbench.suggest import did_you_mean
@@ -157,29 +157,6 @@ class SpectralEmbedder:
             [log_mel.mean(axis=1), log_mel.std(axis=1), log_chroma.mean(axis=1), np.full((n, 1), 0.25)], axis=1
         )
         return _l2_normalise(features)
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def _model_digest(files: list[Path]) -> str:
-    """SHA-256 over the names and contents of a model's files (memoised per path, size and mtime)."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        if key not in _DIGESTS:
-            _DIGESTS[key] = _file_digest(path)
-        digest.update(f"{path.name}:{_DIGESTS[key]}|".encode())
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -309,7 +286,7 @@ class ClapEmbedder:
         self.sample_rate = int(extractor.sampling_rate)
         self.window_s = float(extractor.max_length_s)
         self.dim = int(network.config.projection_dim)
-        digest = _model_digest(files)
+        digest = model_digest(files)
         self.id = f"clap-v{self.version}-{digest[:20]}-q{int(self.quantize)}"
         self.label = f"clap ({path.name}, sha256 {digest[:12]})"
         self._lock = threading.Lock()

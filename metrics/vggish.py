@@ -132,8 +132,8 @@ class VggishModel:
         batch_size: int = 64,
         threads: int | None = None,
     ) -> None:
+        from accbench.digests import model_digest
         from accbench.metrics.checkpoints import load_checkpoint, map_state_dict
-        from accbench.metrics.embedders import _model_digest
 
         if weights is None or str(weights) == "":
             weights = os.environ.get(WEIGHTS_ENV) or None
@@ -161,7 +161,7 @@ class VggishModel:
         self.batch_size = int(batch_size)
         self.threads = threads
         self.path = path
-        digest = _model_digest([path])
+        digest = model_digest([path])
         self.id = f"vggish-v{self.version}-{digest[:20]}"
         self.label = f"vggish ({path.name}, sha256 {digest[:12]})"
         self._lock = threading.Lock()

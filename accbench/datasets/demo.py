@@ -45,6 +45,7 @@ import numpy as np
 
 from accbench.annotations import Annotations
 from accbench.audio import normalize_rms, write_audio_atomic
+from accbench.digests import file_sha256
 from accbench.errors import DataError
 from accbench.synth import TIMBRES, render_notes
 
@@ -236,20 +237,10 @@ def _render_key(entry: Mapping[str, Any], sample_rate: int, tempo_bpm: float, so
     return hashlib.sha256(json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=8)
-def _file_sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _file_sha256(path: Path) -> str:
     if not path.is_file():
         raise DataError("SoundFont not found", path=str(path))
-    stat = path.stat()
-    return _file_sha256_cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return file_sha256(path)
 
 
 def _materialise(
