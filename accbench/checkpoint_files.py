@@ -98,7 +98,8 @@ def _package_missing(*names: str) -> str:
 
 
 def _cocola(config: SweepConfig, missing: dict[str, str]) -> tuple[str | None, str]:
-    from accbench.metrics import beat_this, cocola
+    from accbench.digests import file_sha256
+    from accbench.metrics import cocola
 
     value = config_path(config, config.cocola_checkpoint) or os.environ.get(cocola.CHECKPOINT_ENV) or None
     reason = cocola.missing_checkpoint(value) or _package_missing("torch", "efficientnet_pytorch")
@@ -106,7 +107,7 @@ def _cocola(config: SweepConfig, missing: dict[str, str]) -> tuple[str | None, s
         missing[COCOLA] = reason if "COCOLA" in reason else f"COCOLA {reason}"
         return None, "missing"
     path = str(Path(value).expanduser().resolve())
-    return path, beat_this.checkpoint_digest(path)
+    return path, file_sha256(path)
 
 
 def _vggish(config: SweepConfig, missing: dict[str, str]) -> str | None:

@@ -192,8 +192,21 @@ def vggish_fad_per_config(
     model = get_model(weights)
     cache = AnalysisCache(cache_dir)
     rows, song_rows = [], []
-    loaded: dict[tuple[str, int], Any] = {}
     options = {"normalize_lufs": normalize_lufs, "cache": cache}
+    # Per (song, sample rate): its stems and its reference embedding, the same for every config.
+    loaded: dict[tuple[str, int], Any] = {}
+    references: dict[tuple[str, int], Any] = {}
+
+    def scored(audio: Any, stems: Any, sample_rate: int) -> Any:
+        """What the FAD embeds: the stem, or with ``mixes`` the paper's input + stem mix."""
+        if not mixes:
+            return audio
+        from accbench.audio import match_channels
+        from accbench.loudness import mix_with_stem
+
+        x = match_channels(stems.input, 1)[0]
+        return mix_with_stem(x, _fit_length(match_channels(audio, 1)[0], x.shape[0]), sample_rate).audio
+
     groups = [] if results.empty else results.groupby(SET_KEYS, sort=True)
     for key, group in groups:
         names, generated, reference = [], [], []
@@ -204,20 +217,16 @@ def vggish_fad_per_config(
             if song is None or song.reference is None or path is None:
                 continue
             output, sample_rate = load_audio(path, song=row.song)
-            if (row.song, sample_rate) not in loaded:
-                loaded[(row.song, sample_rate)] = song.load(sample_rate)
-            stems = loaded[(row.song, sample_rate)]
-            pair = [output, stems.reference]
-            if mixes:
-                from accbench.audio import match_channels
-                from accbench.loudness import mix_with_stem
-
-                x = match_channels(stems.input, 1)[0]
-                n = x.shape[0]
-                pair = [mix_with_stem(x, _fit_length(match_channels(s, 1)[0], n), sample_rate).audio for s in pair]
+            at = (row.song, sample_rate)
+            if at not in loaded:
+                loaded[at] = song.load(sample_rate)
+                audio = scored(loaded[at].reference, loaded[at], sample_rate)
+                references[at] = vggish_embeddings(audio, sample_rate, model, song=row.song, **options)
             names.append(row.song)
-            generated.append(vggish_embeddings(pair[0], sample_rate, model, song=row.song, **options))
-            reference.append(vggish_embeddings(pair[1], sample_rate, model, song=row.song, **options))
+            generated.append(
+                vggish_embeddings(scored(output, loaded[at], sample_rate), sample_rate, model, song=row.song, **options)
+            )
+            reference.append(references[at])
         if len(generated) < 2:
             log.info("vggish FAD: %s has fewer than 2 songs with output audio and a reference; skipped", key)
             continue
