@@ -30,10 +30,12 @@ Accuracy on 24 demo songs (``benchmarks/analyzer_accuracy.py``, reference mix): 
 Analyzers
 ---------
 - :func:`beats`: beat times. Log-mel spectral-flux onset envelope, global tempo from its autocorrelation
-  (log-normal prior around 120 BPM, 1.5 octaves wide), librosa's dynamic-programming tracker (Ellis 2007) at
-  that tempo, weak-beat trimming, then a phase check that moves the grid by half a period when the off-beat
-  positions carry more onset strength (the failure of librosa's ``beat_track`` on synthetic mixes, which locked
-  to the off-beat).
+  (log-normal prior around 120 BPM, 1.5 octaves wide), then the metrical level of that tempo (1/4 to 4 times
+  it) that a model fitted on the ``demo-band`` train split prefers (:mod:`accbench.metrics.metrical`: beat
+  strength, alternation of strong and weak beats, and the kick/snare backbeat in the low and middle bands),
+  librosa's dynamic-programming tracker (Ellis 2007) at that tempo, weak-beat trimming, then a phase check
+  that moves the grid by half a period when the off-beat positions carry more onset strength (the failure of
+  librosa's ``beat_track`` on synthetic mixes, which locked to the off-beat).
 - :func:`onsets`: onset times (``librosa.util.peak_pick`` on the same envelope).
 - :func:`chroma`: frame-wise pitch-class magnitude ``(12, n_frames)`` from a constant-Q transform, and frame
   times.
@@ -65,6 +67,7 @@ import scipy.ndimage
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import cached, options_for, uses_cache
+from accbench.metrics.metrical import choose_tactus
 from accbench.suggest import did_you_mean
 
 __all__ = [
@@ -93,8 +96,8 @@ ANALYSIS_SAMPLE_RATE = 22050
 """Hz; every analyzer works on mono audio at this rate."""
 
 ANALYZER_VERSIONS: dict[str, str] = {
-    "onset_envelope": "2",
-    "beats": "3",
+    "onset_envelope": "3",
+    "beats": "4",
     "onsets": "2",
     "chroma": "2",
     "chords": "3",
@@ -207,19 +210,28 @@ def _mel_filterbank(sample_rate: int, n_fft: int, n_bands: int, fmin: float, fma
     )
 
 
-def _onset_envelope_from_mono(mono: np.ndarray) -> np.ndarray:
+_ONSET_BANDS = ((0, 6), (6, 20), (20, 40))
+"""Mel bands (of 40, 30 Hz to 8 kHz) averaged into the low (30-410 Hz: kick, bass), middle (350 Hz-1.9 kHz:
+snare, keys, voice) and high (1.7-8 kHz: cymbals, hi-hats) onset envelopes."""
+
+
+def _onset_strength_from_mono(mono: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onset envelope ``(n_frames,)`` and its low, middle and high bands ``(3, n_frames)``, float32."""
+    n_frames = 1 + len(mono) // _ONSET_HOP
     if _is_silent(mono):
-        return np.zeros(1 + len(mono) // _ONSET_HOP, dtype=np.float32)
+        return np.zeros(n_frames, dtype=np.float32), np.zeros((len(_ONSET_BANDS), n_frames), dtype=np.float32)
     magnitude = _stft_magnitude(mono, _ONSET_N_FFT, _ONSET_HOP)
     mel = _mel_filterbank(ANALYSIS_SAMPLE_RATE, _ONSET_N_FFT, 40, 30.0, 8000.0) @ magnitude
     # Log compression relative to the loudest band value: scale invariant, and silence stays at 0.
     log_mel = np.log1p(1000.0 * mel / max(float(mel.max()), 1e-12))
-    flux = np.maximum(0.0, np.diff(log_mel, axis=1)).mean(axis=0)
-    # flux[t - 1] compares frames t - 1 and t; a frame centred at t * hop starts hearing an onset n_fft / 2
+    flux = np.maximum(0.0, np.diff(log_mel, axis=1))
+    # flux[:, t - 1] compares frames t - 1 and t; a frame centred at t * hop starts hearing an onset n_fft / 2
     # samples early, so the rise is attributed one frame later than the frame it first appears in.
-    envelope = np.zeros(magnitude.shape[1], dtype=np.float32)
-    envelope[2:] = flux[:-1]
-    return envelope
+    per_band = np.zeros((flux.shape[0], magnitude.shape[1]), dtype=np.float32)
+    per_band[:, 2:] = flux[:, :-1]
+    envelope = per_band.mean(axis=0)
+    bands = np.stack([per_band[low:high].mean(axis=0) for low, high in _ONSET_BANDS])
+    return envelope, bands
 
 
 @_analyzer("onset_envelope", depends_on=lambda: {"n_fft": _ONSET_N_FFT, "hop": _ONSET_HOP, "sr": ANALYSIS_SAMPLE_RATE})
@@ -229,11 +241,13 @@ def onset_envelope(audio: np.ndarray, sample_rate: int) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``envelope``: float32 ``(n_frames,)``, dimensionless, zero for silence; ``frame_rate``: frames per
-        second (float, ``22050 / 256``). Frame ``t`` is at ``t / frame_rate`` seconds.
+        ``envelope``: float32 ``(n_frames,)``, dimensionless, zero for silence, the mean flux of the 40 bands;
+        ``bands``: float32 ``(3, n_frames)``, the mean flux of the low (30-410 Hz), middle (350 Hz-1.9 kHz) and
+        high (1.7-8 kHz) bands; ``frame_rate``: frames per second (float, ``22050 / 256``). Frame ``t`` is at
+        ``t / frame_rate`` seconds.
     """
-    envelope = _onset_envelope_from_mono(prepare(audio, sample_rate))
-    return {"envelope": envelope, "frame_rate": ANALYSIS_SAMPLE_RATE / _ONSET_HOP}
+    envelope, bands = _onset_strength_from_mono(prepare(audio, sample_rate))
+    return {"envelope": envelope, "bands": bands, "frame_rate": ANALYSIS_SAMPLE_RATE / _ONSET_HOP}
 
 
 def estimate_tempo(
@@ -407,9 +421,11 @@ def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **op
         extra ``beat-this``), option ``checkpoint`` (a file or a checkpoint name, default ``final0`` from the
         torch hub cache), cached under ``beats-beat-this`` by the checkpoint's SHA-256; adds ``downbeats``.
     **options
-        Default tracker only: keyword arguments of :func:`estimate_tempo` (``start_bpm``, ``std_octaves``,
-        ``min_bpm``, ``max_bpm``) and :func:`track_beats` (``tightness``, ``trim``, ``correct_phase``); their
-        defaults are theirs.
+        Default tracker only: ``choose_level`` (default True: the metrical level of the autocorrelation's
+        tempo that :func:`accbench.metrics.metrical.choose_tactus` scores highest; False: the autocorrelation's
+        tempo itself, the tracker before version 4) and keyword arguments of :func:`estimate_tempo`
+        (``start_bpm``, ``std_octaves``, ``min_bpm``, ``max_bpm``) and :func:`track_beats` (``tightness``,
+        ``trim``, ``correct_phase``); their defaults are theirs.
 
     Returns
     -------
@@ -438,12 +454,24 @@ def beats(audio: np.ndarray, sample_rate: int, *, tracker: str = "default", **op
 
 
 @_analyzer("beats", helpers=(estimate_tempo, track_beats))
-def _default_beats(audio: np.ndarray, sample_rate: int, **options: Any) -> dict[str, Any]:
-    """The default tracker of :func:`beats`; ``options`` go to :func:`estimate_tempo` and :func:`track_beats`."""
+def _default_beats(audio: np.ndarray, sample_rate: int, *, choose_level: bool = True, **options: Any) -> dict[str, Any]:
+    """The default tracker of :func:`beats`; ``options`` go to :func:`estimate_tempo` and :func:`track_beats`.
+
+    ``choose_level``: pick the metrical level of the autocorrelation's tempo with
+    :func:`accbench.metrics.metrical.choose_tactus` (default True); False keeps the autocorrelation's tempo.
+    """
     onset = onset_envelope(audio, sample_rate)
     envelope, frame_rate = onset["envelope"], onset["frame_rate"]
     bpm = estimate_tempo(envelope, frame_rate, **options_for(estimate_tempo, options))
-    frames = track_beats(envelope, frame_rate, bpm, **options_for(track_beats, options))
+    tracking = options_for(track_beats, options)
+    if choose_level and math.isfinite(bpm):
+        untracked = {**tracking, "correct_phase": False}
+
+        def track(level: float) -> np.ndarray:
+            return track_beats(envelope, frame_rate, level, **untracked)
+
+        bpm = choose_tactus(envelope, onset["bands"], frame_rate, bpm, track).bpm
+    frames = track_beats(envelope, frame_rate, bpm, **tracking)
     return {"beats": frames / frame_rate, "tempo": bpm}
 
 
