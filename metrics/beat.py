@@ -296,6 +296,7 @@ GROUP = MetricGroup(
         "reference_audio": _PAPER_GT,
     },
     evaluate=_score_group,
+    analyzers=("onset_envelope", "beats", "onsets", "beats-madmom", "beats-beat-this"),
 )
 """The beat group: reference-beat metrics, output-mix metrics, the seed paper's beat alignment (output and GT
 rows) and the input-beat variant."""

@@ -367,5 +367,6 @@ GROUP = MetricGroup(
     metrics=(*_VS_REFERENCE, *_VS_INPUT),
     needs={"output": (*_VS_REFERENCE, *_VS_INPUT), "reference_chords": _VS_REFERENCE, "input": _VS_INPUT},
     evaluate=_score_group,
+    analyzers=("chroma", "chords", "key", "chords-madmom"),
 )
 """The harmony group: chord accuracy under each mir_eval rule, and the reference-free fit to the input."""

@@ -246,5 +246,6 @@ GROUP = MetricGroup(
     metrics=(*_CHORD, *_LOCK_IN),
     needs={"output": (*_CHORD, *_LOCK_IN), "reference_chords": _CHORD, "reference_beats": _LOCK_IN},
     evaluate=_score_group,
+    analyzers=("onset_envelope", "beats", "beats-madmom", "beats-beat-this", "chroma", "chords", "chords-madmom"),
 )
 """The reaction group: how fast the output follows the reference's chord changes and locks to its beats."""

@@ -188,6 +188,10 @@ class MetricGroup:
     opt_in : bool
         Only run when the group is asked for by name (costly or option-dependent groups, e.g. ``embedding``,
         whose metric names depend on the embedder); such a group reports the names its ``evaluate`` fills.
+    analyzers : tuple of str
+        The analyzers (keys of :data:`~accbench.metrics.analysis.ANALYZER_VERSIONS`) whose output its metrics
+        read: a run records their versions, and a gate compares a metric only with a baseline made with the
+        same versions (:func:`~accbench.reports.baseline.metric_version`).
     """
 
     name: str
@@ -195,6 +199,7 @@ class MetricGroup:
     needs: Mapping[str, tuple[str, ...]]
     evaluate: Callable[[SongAnalyses, frozenset[str]], GroupScores]
     opt_in: bool = False
+    analyzers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(self.metrics))

@@ -82,14 +82,24 @@ class Baseline:
 
 
 def metric_version(manifest: dict, metric: str) -> str | None:
-    """The version of ``metric`` recorded in a manifest's ``metric_versions`` (by name, else by group)."""
+    """The version of ``metric`` recorded in a manifest's ``metric_versions``.
+
+    By the metric's name, else its group's name, else the versions of the analyzers its group reads
+    (:attr:`~accbench.metrics.registry.MetricGroup.analyzers`, e.g. ``"beats=4 onset_envelope=3 ..."``: a run
+    records :data:`~accbench.metrics.analysis.ANALYZER_VERSIONS` there, so a changed beat tracker changes the
+    version of every beat metric); ``None`` when none of them is recorded.
+    """
+    from accbench.metrics.scoring import GROUP_LIST
+
     versions = manifest.get("metric_versions") or {}
     if metric in versions:
         return str(versions[metric])
     group = metric.split(".", 1)[0]
     if group in versions:
         return str(versions[group])
-    return None
+    analyzers = next((g.analyzers for g in GROUP_LIST if g.name == group), ())
+    recorded = [f"{name}={versions[name]}" for name in analyzers if name in versions]
+    return " ".join(recorded) if recorded else None
 
 
 def _clean(value: object) -> object:

@@ -157,6 +157,24 @@ def test_changed_data_and_metric_versions_are_errors_unless_allowed(tmp_path: Pa
     assert run_gate(load_run(folder), baseline, relaxed).exit_code == EXIT_PASS
 
 
+def test_a_changed_analyzer_is_a_version_change_of_the_metrics_that_read_it(tmp_path: Path) -> None:
+    # A run records the analyzer versions (analysis.ANALYZER_VERSIONS); a new beat tracker changes the version
+    # of the beat metrics only.
+    table = make_results(**SMALL)
+    recorded = {"onset_envelope": "2", "beats": "3", "chroma": "2", "chords": "3", "key": "2"}
+    old = write_run(tmp_path / "old", table, manifest=make_manifest(table, metric_versions=recorded))
+    save_baseline(load_run(old), tmp_path / "baseline.json")
+    baseline = load_baseline(tmp_path / "baseline.json")
+    assert run_gate(load_run(old), baseline).exit_code == EXIT_PASS
+    changed = make_manifest(table, metric_versions={**recorded, "beats": "4", "onset_envelope": "3"})
+    folder = write_run(tmp_path / "new", table, manifest=changed)
+    result = run_gate(load_run(folder), baseline)
+    assert result.exit_code == EXIT_ERROR
+    flagged = {i.metric for i in result.errors if i.kind == "metric_version"}
+    assert flagged == {"beat.f_measure"}
+    assert "beats=3" in next(i.message for i in result.errors if i.kind == "metric_version")
+
+
 def test_run_without_manifest_is_an_error(tmp_path: Path) -> None:
     baseline = _baseline(tmp_path)
     folder = write_run(tmp_path / "bare", make_results(**SMALL))
