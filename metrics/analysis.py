@@ -64,12 +64,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
-import scipy.ndimage
 
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import cached, options_for, uses_cache
-from accbench.metrics.metrical import choose_tactus
+from accbench.metrics.metrical import choose_tactus, parabolic_offset, smoothed_strength
 from accbench.suggest import did_you_mean
 
 __all__ = [
@@ -302,10 +301,7 @@ def estimate_tempo(
     best = int(np.argmax(weighted))
     lag = float(lags[best])
     if 0 < best < len(lags) - 1:  # parabolic refinement of the peak lag
-        a, b, c = weighted[best - 1], weighted[best], weighted[best + 1]
-        denominator = a - 2 * b + c
-        if denominator < 0:
-            lag += 0.5 * (a - c) / denominator
+        lag += parabolic_offset(weighted[best - 1], weighted[best], weighted[best + 1])
     return 60.0 * frame_rate / lag
 
 
@@ -375,10 +371,8 @@ def track_beats(
     frames = frames[frames < envelope.size]
     if frames.size == 0:
         return frames
-    std = envelope.std()
-    normalised = envelope / std if std > 0 else envelope
     # The tracker's local score: the normalised envelope under a Gaussian of a 32nd of the period.
-    local = scipy.ndimage.gaussian_filter1d(normalised, period / 32.0, mode="constant")
+    local = smoothed_strength(envelope, period / 32.0)
     if trim:
         frames = _trim_weak_beats(frames, local)
     if correct_phase and frames.size >= 4:

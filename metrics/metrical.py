@@ -21,6 +21,7 @@ Every function works on plain numpy arrays; frames are those of the onset envelo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,8 @@ __all__ = [
     "level_candidates",
     "level_features",
     "local_alternation",
+    "parabolic_offset",
+    "smoothed_strength",
 ]
 
 LEVEL_RATIOS = (1 / 4, 1 / 3, 1 / 2, 2 / 3, 1.0, 3 / 2, 2.0, 3.0, 4.0)
@@ -93,12 +96,25 @@ class TactusChoice:
     features: np.ndarray
 
 
-def _smoothed(signal: np.ndarray) -> np.ndarray:
-    """``signal`` divided by its standard deviation, under a Gaussian of :data:`_SMOOTHING_FRAMES`."""
+def smoothed_strength(signal: np.ndarray, sigma_frames: float = _SMOOTHING_FRAMES) -> np.ndarray:
+    """``signal`` divided by its standard deviation, under a Gaussian of ``sigma_frames`` (float64).
+
+    The beat tracker's local score (:func:`~accbench.metrics.analysis.track_beats`, a 32nd of the period) and
+    the onset strength :func:`level_features` reads at the beats (:data:`_SMOOTHING_FRAMES`).
+    """
     signal = np.asarray(signal, dtype=np.float64)
     std = signal.std()
     normalised = signal / std if std > 0 else signal
-    return scipy.ndimage.gaussian_filter1d(normalised, _SMOOTHING_FRAMES, mode="constant")
+    return scipy.ndimage.gaussian_filter1d(normalised, sigma_frames, mode="constant")
+
+
+def parabolic_offset(before: float, peak: float, after: float) -> float:
+    """Offset (in samples, within +-0.5) of the vertex of the parabola through three values around a peak.
+
+    0 when they are not concave (a flat or rising run), so a peak at the edge of a plateau stays where it is.
+    """
+    denominator = before - 2 * peak + after
+    return 0.5 * (before - after) / denominator if denominator < 0 else 0.0
 
 
 def _read(curve: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -112,9 +128,7 @@ def _peak_lag(acf: np.ndarray, lag: float, tolerance: float = 0.04) -> float:
     if high < low:
         return lag
     best = low + int(np.argmax(acf[low : high + 1]))
-    a, b, c = acf[best - 1], acf[best], acf[best + 1]
-    denominator = a - 2 * b + c
-    return best + (0.5 * (a - c) / denominator if denominator < 0 else 0.0)
+    return best + parabolic_offset(acf[best - 1], acf[best], acf[best + 1])
 
 
 def level_candidates(envelope: np.ndarray, frame_rate: float, bpm: float) -> list[float]:
@@ -180,17 +194,25 @@ def level_features(
     features : ndarray, float64, shape (len(LEVEL_FEATURES),), or None
         ``None`` with fewer than 6 beats.
     """
+    return _features_at(
+        smoothed_strength(envelope), [smoothed_strength(band) for band in bands[:2]], frame_rate, beat_frames
+    )
+
+
+def _features_at(
+    strength: np.ndarray, low_mid: list[np.ndarray], frame_rate: float, beat_frames: np.ndarray
+) -> np.ndarray | None:
+    """:func:`level_features` from the smoothed envelope and the smoothed low and middle bands."""
     beat_frames = np.asarray(beat_frames, dtype=np.float64)
     if beat_frames.size < _MIN_BEATS:
         return None
     bpm = 60.0 * frame_rate / float(np.median(np.diff(beat_frames)))
-    strength = _smoothed(envelope)
     at_beats = _read(strength, beat_frames)
     midpoints = 0.5 * (beat_frames[1:] + beat_frames[:-1])
     beat, midpoint = at_beats.mean(), _read(strength, midpoints).mean()
     even, odd = at_beats[0::2].mean(), at_beats[1::2].mean()
     parity = max(even, odd) / max(min(even, odd), 1e-6)
-    low, mid = (np.log(_read(_smoothed(band), beat_frames) + 0.05) for band in bands[:2])
+    low, mid = (np.log(_read(band, beat_frames) + 0.05) for band in low_mid)
     tempo = math.log2(bpm / 120.0)
     eps = 1e-3
     return np.array(
@@ -211,7 +233,7 @@ def choose_tactus(
     bands: np.ndarray,
     frame_rate: float,
     bpm: float,
-    track,
+    track: Callable[[float], np.ndarray],
     weights: np.ndarray = TACTUS_WEIGHTS,
 ) -> TactusChoice:
     """The metrical level of ``bpm``'s family that :data:`TACTUS_WEIGHTS` scores highest.
@@ -231,9 +253,11 @@ def choose_tactus(
     TactusChoice
         ``bpm`` itself when no candidate has 6 beats.
     """
+    # The smoothed curves do not depend on the level: computed once for every candidate.
+    strength, low_mid = smoothed_strength(envelope), [smoothed_strength(band) for band in bands[:2]]
     tempi, rows = [], []
     for level in level_candidates(envelope, frame_rate, bpm):
-        features = level_features(envelope, bands, frame_rate, track(level))
+        features = _features_at(strength, low_mid, frame_rate, track(level))
         if features is not None:
             tempi.append(level)
             rows.append(features)

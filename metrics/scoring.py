@@ -72,7 +72,17 @@ from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
 from accbench.metrics.registry import GroupScores, MetricGroup
 from accbench.suggest import did_you_mean
 
-__all__ = ["GROUPS", "GROUP_LIST", "METRICS", "AnalysedSignal", "Scores", "SimulatedSong", "SongAnalyses", "score"]
+__all__ = [
+    "GROUPS",
+    "GROUP_BY_NAME",
+    "GROUP_LIST",
+    "METRICS",
+    "AnalysedSignal",
+    "Scores",
+    "SimulatedSong",
+    "SongAnalyses",
+    "score",
+]
 
 ANNOTATION = "annotation"
 REFERENCE_MIX = "reference-mix analysis"
@@ -96,7 +106,8 @@ METRICS: dict[str, tuple[str, ...]] = {group.name: group.metrics for group in GR
 GROUPS = tuple(METRICS)
 """The default groups (the opt-in ``embedding`` group must be asked for)."""
 
-_BY_NAME = {group.name: group for group in GROUP_LIST}
+GROUP_BY_NAME = {group.name: group for group in GROUP_LIST}
+"""Every group of :data:`GROUP_LIST` by its name."""
 
 
 class _ReadOnlyMetrics(Mapping[str, float]):
@@ -230,8 +241,8 @@ class SimulatedSong(Protocol):
 
 def _unknown_metric(item: str) -> ConfigError:
     """The error for a name that is neither a group (opt-in ``embedding`` included) nor a default metric."""
-    names = [*_BY_NAME, *(name for names in METRICS.values() for name in names)]
-    known = ", ".join(_BY_NAME)
+    names = [*GROUP_BY_NAME, *(name for names in METRICS.values() for name in names)]
+    known = ", ".join(GROUP_BY_NAME)
     return ConfigError(
         f"unknown metric or group {item!r}{did_you_mean(item, names)}; groups: {known} "
         "(names: accbench.metrics.registry())"
@@ -246,7 +257,7 @@ def _select(metrics: Iterable[str] | str | None) -> tuple[list[str], list[Metric
     chosen: list[str] = []
     opted: list[MetricGroup] = []
     for item in items:
-        group = _BY_NAME.get(item)
+        group = GROUP_BY_NAME.get(item)
         if group is not None and group.opt_in:
             opted += [] if group in opted else [group]
             continue

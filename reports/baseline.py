@@ -89,7 +89,7 @@ def metric_version(manifest: dict, metric: str) -> str | None:
     records :data:`~accbench.metrics.analysis.ANALYZER_VERSIONS` there, so a changed beat tracker changes the
     version of every beat metric); ``None`` when none of them is recorded.
     """
-    from accbench.metrics.scoring import GROUP_LIST
+    from accbench.metrics.scoring import GROUP_BY_NAME
 
     versions = manifest.get("metric_versions") or {}
     if metric in versions:
@@ -97,7 +97,7 @@ def metric_version(manifest: dict, metric: str) -> str | None:
     group = metric.split(".", 1)[0]
     if group in versions:
         return str(versions[group])
-    analyzers = next((g.analyzers for g in GROUP_LIST if g.name == group), ())
+    analyzers = GROUP_BY_NAME[group].analyzers if group in GROUP_BY_NAME else ()
     recorded = [f"{name}={versions[name]}" for name in analyzers if name in versions]
     return " ".join(recorded) if recorded else None
 
