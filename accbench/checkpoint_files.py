@@ -23,6 +23,7 @@ from typing import Any
 
 from accbench.config import SweepConfig
 from accbench.errors import ConfigError
+from accbench.metrics.checkpoints import user_file
 
 __all__ = [
     "BEAT_THIS",
@@ -101,7 +102,7 @@ def _cocola(config: SweepConfig, missing: dict[str, str]) -> tuple[str | None, s
     from accbench.digests import file_sha256
     from accbench.metrics import cocola
 
-    value = config_path(config, config.cocola_checkpoint) or os.environ.get(cocola.CHECKPOINT_ENV) or None
+    value = user_file(config_path(config, config.cocola_checkpoint), cocola.CHECKPOINT_ENV)
     reason = cocola.missing_checkpoint(value) or _package_missing("torch", "efficientnet_pytorch")
     if reason:
         missing[COCOLA] = reason if "COCOLA" in reason else f"COCOLA {reason}"
@@ -113,7 +114,7 @@ def _cocola(config: SweepConfig, missing: dict[str, str]) -> tuple[str | None, s
 def _vggish(config: SweepConfig, missing: dict[str, str]) -> str | None:
     from accbench.metrics import vggish
 
-    value = config_path(config, config.vggish_weights) or os.environ.get(vggish.WEIGHTS_ENV) or None
+    value = user_file(config_path(config, config.vggish_weights), vggish.WEIGHTS_ENV)
     if value is None:
         missing[VGGISH] = f"no VGGish weights: {vggish.WEIGHTS_HELP}"
     elif not Path(value).expanduser().is_file():

@@ -21,13 +21,14 @@ from __future__ import annotations
 import enum
 import os
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from accbench.errors import ConfigError
 
-__all__ = ["COCOLA_STAND_INS", "load_checkpoint", "map_state_dict"]
+__all__ = ["COCOLA_STAND_INS", "load_checkpoint", "map_state_dict", "shared_model", "user_file"]
 
 
 class EmbeddingMode(enum.Enum):
@@ -191,3 +192,32 @@ def map_state_dict(
     if problems:
         raise ConfigError(f"{what} {str(path)!r} does not match the network: {'; '.join(problems)}")
     module.load_state_dict(mapped, strict=True)
+
+
+def user_file(value: str | os.PathLike | None, env: str) -> str | os.PathLike | None:
+    """The file a user names: ``value`` unless it is ``None`` or empty, else ``$env`` unless unset or empty."""
+    if value is not None and str(value) != "":
+        return value
+    return os.environ.get(env) or None
+
+
+_Model = TypeVar("_Model")
+_SHARED: dict[tuple[Any, ...], Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_model(
+    factory: Callable[..., _Model], path: str | os.PathLike, options: Mapping[str, Any], default_batch_size: int
+) -> _Model:
+    """``factory(path, **options)``, built once per process for each file, device, batch size and thread count."""
+    key = (
+        factory,
+        str(Path(path).expanduser().resolve()),
+        str(options.get("device", "cpu")),
+        int(options.get("batch_size", default_batch_size)),
+        options.get("threads"),
+    )
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = factory(path, **options)
+        return _SHARED[key]

@@ -50,6 +50,7 @@ import numpy as np
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
+from accbench.metrics.checkpoints import shared_model, user_file
 from accbench.metrics.registry import GroupScores, MetricGroup, MetricSpec, register
 from accbench.threads import torch_threads
 
@@ -238,8 +239,7 @@ class CocolaModel:
         from accbench.digests import model_digest
         from accbench.metrics.checkpoints import COCOLA_STAND_INS, ModelInputType, load_checkpoint, map_state_dict
 
-        if checkpoint is None or str(checkpoint) == "":
-            checkpoint = os.environ.get(CHECKPOINT_ENV) or None
+        checkpoint = user_file(checkpoint, CHECKPOINT_ENV)
         if checkpoint is None:
             raise ConfigError(f"no COCOLA checkpoint given. {CHECKPOINT_HELP}")
         path = Path(checkpoint).expanduser()
@@ -319,24 +319,14 @@ class CocolaModel:
             return (tx * projection.t()).sum(dim=-1).double().numpy()
 
 
-_MODELS: dict[tuple[str, str, int, Any], CocolaModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
 def get_model(checkpoint: str | os.PathLike | CocolaModel | None = None, **options: Any) -> CocolaModel:
     """The :class:`CocolaModel` of ``checkpoint`` (built once per process and options)."""
     if isinstance(checkpoint, CocolaModel):
         return checkpoint
-    if checkpoint is None or str(checkpoint) == "":
-        checkpoint = os.environ.get(CHECKPOINT_ENV) or None
+    checkpoint = user_file(checkpoint, CHECKPOINT_ENV)
     if checkpoint is None:
         raise ConfigError(f"no COCOLA checkpoint given. {CHECKPOINT_HELP}")
-    path = str(Path(checkpoint).expanduser().resolve())
-    key = (path, str(options.get("device", "cpu")), int(options.get("batch_size", 16)), options.get("threads"))
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = CocolaModel(checkpoint, **options)
-        return _MODELS[key]
+    return shared_model(CocolaModel, checkpoint, options, default_batch_size=16)
 
 
 def _prepare(audio: np.ndarray, sample_rate: int, normalize_lufs: float | None, song: str | None) -> np.ndarray:
@@ -473,7 +463,7 @@ def missing_checkpoint(checkpoint: str | os.PathLike | CocolaModel | None = None
     """Why no COCOLA checkpoint can be used (naming the file and where it comes from), or ``""``."""
     if isinstance(checkpoint, CocolaModel):
         return ""
-    path = checkpoint if checkpoint not in (None, "") else os.environ.get(CHECKPOINT_ENV) or None
+    path = user_file(checkpoint, CHECKPOINT_ENV)
     if path is None:
         return f"no COCOLA checkpoint: {CHECKPOINT_HELP}"
     if not Path(path).expanduser().is_file():

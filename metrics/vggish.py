@@ -41,6 +41,7 @@ import numpy as np
 from accbench.audio import as_channels_first, resample
 from accbench.errors import ConfigError, DataError
 from accbench.metrics.cache import AnalysisCache, audio_hash, default_cache
+from accbench.metrics.checkpoints import shared_model, user_file
 from accbench.metrics.registry import MetricSpec, register
 from accbench.threads import torch_threads
 
@@ -135,8 +136,7 @@ class VggishModel:
         from accbench.digests import model_digest
         from accbench.metrics.checkpoints import load_checkpoint, map_state_dict
 
-        if weights is None or str(weights) == "":
-            weights = os.environ.get(WEIGHTS_ENV) or None
+        weights = user_file(weights, WEIGHTS_ENV)
         if weights is None:
             raise ConfigError(f"no VGGish weights given. {WEIGHTS_HELP}")
         path = Path(weights).expanduser()
@@ -178,24 +178,14 @@ class VggishModel:
         return out
 
 
-_MODELS: dict[tuple[str, str, int, Any], VggishModel] = {}
-_MODELS_LOCK = threading.Lock()
-
-
 def get_model(weights: str | os.PathLike | VggishModel | None = None, **options: Any) -> VggishModel:
     """The :class:`VggishModel` of ``weights`` (built once per process and options)."""
     if isinstance(weights, VggishModel):
         return weights
-    if weights is None or str(weights) == "":
-        weights = os.environ.get(WEIGHTS_ENV) or None
+    weights = user_file(weights, WEIGHTS_ENV)
     if weights is None:
         raise ConfigError(f"no VGGish weights given. {WEIGHTS_HELP}")
-    path = str(Path(weights).expanduser().resolve())
-    key = (path, str(options.get("device", "cpu")), int(options.get("batch_size", 64)), options.get("threads"))
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            _MODELS[key] = VggishModel(weights, **options)
-        return _MODELS[key]
+    return shared_model(VggishModel, weights, options, default_batch_size=64)
 
 
 def vggish_examples(audio: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ def test_metrics_and_groups_keep_their_content_and_order():
         "reaction.beat_lock_in_s",
     )
     assert [group.name for group in scoring.GROUP_LIST] == [*GROUPS, "embedding", "cocola"]
-    embedding = scoring._BY_NAME["embedding"]
+    embedding = scoring.GROUP_BY_NAME["embedding"]
     assert embedding.opt_in and "embedding.spectral_cosine_mix" in embedding.metrics
 
 
@@ -163,7 +163,7 @@ def test_a_new_group_is_one_declaration_and_one_registry_line(monkeypatch):
 
     group = MetricGroup("align", ("align.lock",), {"reference_beats": ("align.lock",)}, evaluate, opt_in=True)
     monkeypatch.setattr(scoring, "GROUP_LIST", (*scoring.GROUP_LIST, group))
-    monkeypatch.setitem(scoring._BY_NAME, "align", group)
+    monkeypatch.setitem(scoring.GROUP_BY_NAME, "align", group)
     reference, melody, annotations = chord_song()
     found = score(melody, reference, sample_rate=SR, annotations=annotations, metrics=["beat.f_measure", "align"])
     assert list(found) == ["beat.f_measure", "align.lock"] and found["align.lock"] == 1.0
